@@ -1,0 +1,51 @@
+# The course's commands. `make lab` opens the course, `make test` runs every test; both set up
+# .venv first (Python 3.11+ is all a fresh machine needs). `make install` is the setup alone.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+COURSE := $(VENV)/.installed-course
+TESTS  := $(VENV)/.installed-tests
+PIP    := $(BIN)/python -m pip install --quiet --disable-pip-version-check
+
+# Strict nbval: every stored output is compared, after the sanitizer in tests/.
+NBVAL  := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg \
+          --nbval-cell-timeout=120
+
+.PHONY: install lab test test-fast bench notebooks clean
+
+install: $(COURSE)
+
+$(BIN)/python:
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
+	  || { echo "The course needs Python 3.11 or newer (PYTHON=$(PYTHON))."; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+
+$(COURSE): pyproject.toml | $(BIN)/python
+	$(PIP) -e .
+	@touch $@
+
+$(TESTS): pyproject.toml $(COURSE)
+	$(PIP) -e '.[test]'
+	@touch $@
+
+lab: $(COURSE)
+	$(BIN)/python -m wslab lab
+
+test: $(TESTS)
+	$(BIN)/ruff check wslab tests benchmarks
+	$(BIN)/python -m pytest $(NBVAL) tests notebooks
+
+# Unit and integration tests only, without the notebooks.
+test-fast: $(TESTS)
+	$(BIN)/python -m pytest tests
+
+bench: $(COURSE)
+	$(BIN)/python benchmarks/echo_rtt.py
+
+# Re-execute every notebook in place, so that its stored outputs are the ones nbval compares.
+notebooks: $(TESTS)
+	$(BIN)/python -m wslab notebooks
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache
