@@ -1,0 +1,255 @@
+"""Decoding a captured byte stream into records: HTTP heads, then WebSocket frames.
+
+Pure logic over bytes, no I/O: the tap feeds each direction's chunks to a `DirectionDecoder`
+and stores the `WireRecord`s it returns. A stream starts in HTTP mode; a request carrying
+``Upgrade: websocket`` switches the client's direction to frames after its head, and a
+``101 Switching Protocols`` answer switches the server's. Bytes that cannot be decoded are
+still counted, as opaque records, so byte totals stay exact.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from . import protocol
+
+CLIENT_TO_SERVER = "C→S"
+SERVER_TO_CLIENT = "S→C"
+
+#: How many raw bytes and payload bytes a frame record keeps (`size` and `length` stay exact);
+#: an HTTP record keeps its whole head.
+RAW_KEEP = 256
+PAYLOAD_KEEP = 65_536
+#: An HTTP head longer than this is not decoded (the stream is shown as opaque bytes).
+MAX_HEAD = 65_536
+
+
+@dataclass(frozen=True)
+class WireRecord:
+    """One thing seen on the wire: an HTTP head, a WebSocket frame, or undecodable bytes."""
+
+    seq: int
+    """Order of arrival at the tap, from 1, across all connections."""
+    conn: int
+    """Which connection through the tap, from 1."""
+    t: float
+    """Seconds since the tap started, when the record's last byte arrived."""
+    direction: str
+    """`CLIENT_TO_SERVER` or `SERVER_TO_CLIENT`."""
+    kind: str
+    """``"http"``, ``"frame"`` or ``"bytes"``."""
+    size: int
+    """Bytes this record took on the wire (head and body; frame header and payload)."""
+    raw: bytes = b""
+    """The first bytes exactly as they crossed the wire (masked, for client frames)."""
+    # HTTP heads
+    start_line: str = ""
+    headers: protocol.Headers | None = None
+    body_length: int = 0
+    # WebSocket frames
+    opcode: int | None = None
+    fin: bool = True
+    rsv1: bool = False
+    rsv2: bool = False
+    rsv3: bool = False
+    mask_key: bytes | None = None
+    length: int = 0
+    """Payload length from the frame header."""
+    payload: bytes = b""
+    """The payload, unmasked (the first `PAYLOAD_KEEP` bytes)."""
+    error: str = ""
+
+    def numbered(self, seq: int) -> WireRecord:
+        return dataclasses.replace(self, seq=seq)
+
+    @property
+    def opcode_name(self) -> str:
+        if self.kind != "frame":
+            return self.kind.upper()
+        try:
+            return protocol.Opcode(self.opcode).name
+        except ValueError:
+            return f"0x{self.opcode:X}"
+
+    @property
+    def text(self) -> str | None:
+        """The payload decoded as UTF-8, or None if it is not valid UTF-8."""
+        try:
+            return self.payload.decode()
+        except UnicodeDecodeError:
+            return None
+
+    @property
+    def header_length(self) -> int:
+        """Bytes of frame header (size minus payload); for HTTP, the head's size."""
+        return self.size - (self.length if self.kind == "frame" else self.body_length)
+
+    def preview(self, width: int = 40) -> str:
+        """A one-line summary of the content, for tables."""
+        if self.kind == "http":
+            return self.start_line
+        if self.kind == "bytes":
+            return f"{self.error} ({self.payload[:16].hex(' ')})" if self.error else ""
+        if self.opcode == protocol.Opcode.CLOSE:
+            try:
+                code, reason = protocol.parse_close(self.payload)
+            except protocol.ProtocolError as exc:
+                return f"invalid close payload: {exc}"
+            return "no status code" if code is None else f"{code} {reason!r}"
+        text = self.text
+        if self.opcode in (protocol.Opcode.TEXT, protocol.Opcode.CONT) and text is not None:
+            shown = repr(text if len(text) <= width else text[:width] + "…")
+        else:
+            shown = self.payload[:16].hex(" ") + (" …" if self.length > 16 else "")
+        return shown
+
+
+class WireTable(list[WireRecord]):
+    """Records that print as a table, one line each."""
+
+    columns = (
+        f"{'#':>3}  {'conn':>4}  {'time':>10}  dir  {'type':<6}  FIN  RSV  {'mask':<10}  "
+        f"{'len':>6}  {'wire':>6}  payload"
+    )
+
+    def __str__(self) -> str:
+        return "\n".join([self.columns, *(self._row(r) for r in self)])
+
+    __repr__ = __str__
+
+    def _repr_pretty_(self, p, cycle: bool) -> None:  # IPython's pretty printer
+        p.text(str(self))
+
+    @staticmethod
+    def _row(r: WireRecord) -> str:
+        start = f"{r.seq:>3}  {r.conn:>4}  {r.t * 1000:>7.1f} ms  {r.direction}  {r.opcode_name:<6}"
+        if r.kind != "frame":
+            return f"{start}  {'':3}  {'':3}  {'':10}  {'':>6}  {r.size:>6}  {r.preview()}"
+        rsv = f"{r.rsv1:d}{r.rsv2:d}{r.rsv3:d}"
+        mask = "0x" + r.mask_key.hex() if r.mask_key else "-"
+        return f"{start}  {r.fin:>3d}  {rsv}  {mask:<10}  {r.length:>6}  {r.size:>6}  {r.preview()}"
+
+
+class DirectionDecoder:
+    """Turns one direction's chunks into record fields, whatever the chunking."""
+
+    def __init__(self, direction: str) -> None:
+        self.direction = direction
+        self.mode = "http"
+        self._buffer = bytearray()
+        self._skip_body = 0
+        self._parser = protocol.FrameParser(strict=False)
+        self._pending = bytearray()  # raw bytes fed to the frame parser, not yet attributed
+
+    def feed(self, data: bytes) -> list[dict[str, Any]]:
+        if self.mode == "frames":
+            return list(self._frames(data))
+        if self.mode == "opaque":
+            return [_opaque(data)]
+        self._buffer += data
+        return list(self._http())
+
+    # --- HTTP ------------------------------------------------------------------------------
+
+    def _http(self) -> Iterator[dict[str, Any]]:
+        while self._buffer and self.mode == "http":
+            if self._skip_body:
+                skipped = min(self._skip_body, len(self._buffer))
+                del self._buffer[:skipped]
+                self._skip_body -= skipped
+                continue
+            end = protocol.find_head_end(bytes(self._buffer))
+            if end is None:
+                if len(self._buffer) > MAX_HEAD:
+                    yield self._give_up("HTTP head too long to decode")
+                return
+            head = bytes(self._buffer[:end])
+            del self._buffer[:end]
+            try:
+                yield self._head(head)
+            except protocol.HandshakeError as exc:
+                self._buffer[:0] = head
+                yield self._give_up(f"not HTTP: {exc}")
+                return
+        if self.mode == "frames" and self._buffer:
+            rest = bytes(self._buffer)
+            self._buffer.clear()
+            yield from self._frames(rest)
+
+    def _head(self, head: bytes) -> dict[str, Any]:
+        if self.direction == CLIENT_TO_SERVER:
+            message = protocol.parse_request(head)
+            start_line = f"{message.method} {message.target} {message.version}"
+            upgrade = message.headers.get("Upgrade", "")
+            if "websocket" in upgrade.lower():
+                self.mode = "frames"
+        else:
+            message = protocol.parse_response(head)
+            start_line = f"{message.version} {message.status} {message.reason}"
+            if message.status == 101:
+                self.mode = "frames"
+        body = 0
+        if self.mode == "http":
+            try:
+                body = max(0, int(message.headers.get("Content-Length", "0")))
+            except ValueError:
+                body = 0
+            self._skip_body = body
+        return {
+            "kind": "http",
+            "size": len(head) + body,
+            "raw": head,
+            "start_line": start_line,
+            "headers": message.headers,
+            "body_length": body,
+        }
+
+    def _give_up(self, error: str) -> dict[str, Any]:
+        self.mode = "opaque"
+        data = bytes(self._buffer)
+        self._buffer.clear()
+        return _opaque(data, error)
+
+    # --- frames ----------------------------------------------------------------------------
+
+    def _frames(self, data: bytes) -> Iterator[dict[str, Any]]:
+        self._pending += data
+        try:
+            frames = self._parser.feed(data)
+        except protocol.ProtocolError as exc:
+            self.mode = "opaque"
+            data = bytes(self._pending)
+            self._pending.clear()
+            yield _opaque(data, f"not a valid frame: {exc}")
+            return
+        for frame in frames:
+            size = protocol.header_length(frame) + frame.length
+            raw = bytes(self._pending[: min(size, RAW_KEEP)])
+            del self._pending[:size]
+            yield {
+                "kind": "frame",
+                "size": size,
+                "raw": raw,
+                "opcode": frame.opcode,
+                "fin": frame.fin,
+                "rsv1": frame.rsv1,
+                "rsv2": frame.rsv2,
+                "rsv3": frame.rsv3,
+                "mask_key": frame.mask_key,
+                "length": frame.length,
+                "payload": frame.payload[:PAYLOAD_KEEP],
+            }
+
+
+def _opaque(data: bytes, error: str = "") -> dict[str, Any]:
+    return {
+        "kind": "bytes",
+        "size": len(data),
+        "raw": data[:RAW_KEEP],
+        "payload": data[:PAYLOAD_KEEP],
+        "length": len(data),
+        "error": error,
+    }
