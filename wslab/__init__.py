@@ -1,0 +1,39 @@
+"""wslab: live WebSocket servers, a wire tap and graders for the course, inside a notebook.
+
+Everything runs in background threads of the kernel, each with its own event loop, bound to
+127.0.0.1 on a port the OS picks; re-running a cell replaces a service instead of leaking it.
+
+    server = wslab.echo_server()          # ws://127.0.0.1:<port>/
+    tap = wslab.tap(server)               # a recording proxy in front of it
+    with wslab.connect(tap.url) as ws:
+        ws.send("hello"); ws.recv()
+    tap.frames()                          # the handshake and the frames, as a table
+    wslab.stop_all()
+"""
+
+from . import protocol
+from ._service import Service, running, stop_all
+from .builtin import echo_server, push_server
+from .client import Client, connect
+from .doctor import doctor
+from .http_server import HttpServer, http_server
+from .server import Server, serve
+from .tap import Tap, tap
+
+__all__ = [
+    "Client",
+    "HttpServer",
+    "Server",
+    "Service",
+    "Tap",
+    "connect",
+    "doctor",
+    "echo_server",
+    "http_server",
+    "protocol",
+    "push_server",
+    "running",
+    "serve",
+    "stop_all",
+    "tap",
+]
