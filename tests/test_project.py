@@ -121,6 +121,29 @@ class TestSanitizer:
         assert self.sanitize(text) != self.sanitize(other)
 
 
+def marker_lines(cell) -> set[str]:
+    """nbval's comment markers in a cell, found the way nbval finds them."""
+    lines = "".join(cell["source"]).splitlines()
+    return {line.strip().lstrip("#").strip() for line in lines if line.strip().startswith("#")}
+
+
+LESSONS_WITH_PICTURES = [p for p in NOTEBOOKS if p.name[:2] not in ("00",)]
+
+
+@pytest.mark.parametrize("path", LESSONS_WITH_PICTURES, ids=lambda p: p.name)
+def test_lessons_store_their_pictures(path):
+    """Every lesson after the welcome stores at least one picture (PNG) in its outputs."""
+    notebook = json.loads(path.read_text())
+    pictures = [
+        output
+        for cell in notebook["cells"]
+        if cell["cell_type"] == "code"
+        for output in cell["outputs"]
+        if "image/png" in output.get("data", {})
+    ]
+    assert pictures
+
+
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 class TestNotebooks:
     def test_kernelspec_is_python3(self, path):
@@ -141,6 +164,20 @@ class TestNotebooks:
         for cell in notebook["cells"]:
             if cell["cell_type"] == "code":
                 assert not fixed.search("".join(cell["source"]))
+
+    def test_at_least_half_of_the_outputs_are_compared(self, path):
+        """At least half of the code cells that produce output have that output checked by nbval."""
+        notebook = json.loads(path.read_text())
+        with_output = [c for c in notebook["cells"] if c["cell_type"] == "code" and c["outputs"]]
+        ignored = [c for c in with_output if "NBVAL_IGNORE_OUTPUT" in marker_lines(c)]
+        assert len(ignored) <= len(with_output) / 2, f"{len(ignored)} of {len(with_output)} ignored"
+
+    def test_no_cell_is_skipped(self, path):
+        """No cell is skipped by nbval: every cell runs when the notebook is validated."""
+        notebook = json.loads(path.read_text())
+        for cell in notebook["cells"]:
+            if cell["cell_type"] == "code":
+                assert "NBVAL_SKIP" not in marker_lines(cell)
 
     def test_ends_by_stopping_everything(self, path):
         """The last code cell stops every server, so nothing is left running."""

@@ -1,0 +1,1 @@
+"""Pictures drawn from captured data (tap records, measurements), for the lessons."""
