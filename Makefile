@@ -12,7 +12,7 @@ PIP    := $(BIN)/python -m pip install --quiet --disable-pip-version-check
 NBVAL  := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg \
           --nbval-cell-timeout=120
 
-.PHONY: install lab test test-fast bench notebooks clean
+.PHONY: install lab test test-fast bench notebooks exercises clean
 
 install: $(COURSE)
 
@@ -34,6 +34,7 @@ lab: $(COURSE)
 
 test: $(TESTS)
 	$(BIN)/ruff check wslab tests benchmarks
+	$(BIN)/python -m wslab exercises build --check
 	$(BIN)/python -m pytest $(NBVAL) tests notebooks
 
 # Unit and integration tests only, without the notebooks.
@@ -46,6 +47,10 @@ bench: $(COURSE)
 # Re-execute every notebook in place, so that its stored outputs are the ones nbval compares.
 notebooks: $(TESTS)
 	$(BIN)/python -m wslab notebooks
+
+# Regenerate exercises/ from solutions/ (course authors: this overwrites exercises/).
+exercises: $(COURSE)
+	$(BIN)/python -m wslab exercises build
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache

@@ -16,6 +16,7 @@ from ._service import Service, running, stop_all
 from .builtin import echo_server, push_server
 from .client import Client, connect
 from .doctor import doctor
+from .grading import check
 from .http_server import HttpServer, http_server
 from .server import Server, serve
 from .tap import Tap, tap
@@ -26,6 +27,7 @@ __all__ = [
     "Server",
     "Service",
     "Tap",
+    "check",
     "connect",
     "doctor",
     "echo_server",
