@@ -175,6 +175,14 @@ class TestLog:
         assert isinstance(server.errors[0], ValueError)
         assert capfd.readouterr() == ("", "")
 
+    def test_rejected_handshake_is_logged(self):
+        """A handshake the server refuses shows up in its log with the HTTP status."""
+        with wslab.echo_server(origins=["http://good.example"]) as server:
+            with pytest.raises(websockets.InvalidStatus):
+                wslab.connect(server.url, origin="http://evil.example")
+            wait_until(lambda: "rejected" in str(server.log()))
+        assert "connection rejected (403 Forbidden)" in str(server.log())
+
     def test_log_is_bounded(self):
         """The log keeps the newest entries only, and counts what it dropped."""
         with wslab.echo_server() as server:

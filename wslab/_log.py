@@ -53,11 +53,13 @@ class ServiceLog:
         self._start = time.perf_counter()
         self.dropped = 0
         """Entries pushed out of the ring buffer by newer ones."""
-        # websockets logs its warnings and errors here (its INFO lines would repeat ours).
+        # websockets logs here: its warnings and errors, and of its INFO lines only the
+        # rejected handshakes (the others, connection open/closed, would repeat ours).
         # A Logger built directly, not through logging.getLogger(): it is not registered in the
         # logging manager (so it is freed with the service) and it never propagates to the root
         # logger (which would print to stderr).
-        self.logger = logging.Logger(f"wslab.{name}", level=logging.WARNING)
+        self.logger = logging.Logger(f"wslab.{name}", level=logging.INFO)
+        self.logger.addFilter(_worth_keeping)
         self.logger.propagate = False
         self.logger.addHandler(_BufferHandler(self))
 
@@ -80,6 +82,12 @@ class ServiceLog:
         if level is not None:
             entries = [e for e in entries if e.level == level.upper()]
         return LogView(entries)
+
+
+def _worth_keeping(record: logging.LogRecord) -> bool:
+    return record.levelno >= logging.WARNING or record.getMessage().startswith(
+        "connection rejected"
+    )
 
 
 class _BufferHandler(logging.Handler):
