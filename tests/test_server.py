@@ -199,6 +199,20 @@ class TestBuiltins:
             assert client.request("héllo") == "héllo"
             assert client.request(b"\x00\xff") == b"\x00\xff"
 
+    def test_iterating_a_client_times_out_when_the_server_goes_quiet(self):
+        """`for message in client` waits at most the client's timeout for each message."""
+
+        async def quiet(websocket):
+            await websocket.send("one")
+            await websocket.wait_closed()
+
+        with wslab.serve(quiet) as server, wslab.connect(server.url, timeout=0.2) as client:
+            received = []
+            with pytest.raises(TimeoutError):
+                for message in client:
+                    received.append(message)
+        assert received == ["one"]
+
     def test_push_server_speaks_first(self):
         """The push server sends numbered events without being asked, then closes normally."""
         with wslab.push_server(interval=0.01, count=3) as server:

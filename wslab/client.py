@@ -15,8 +15,10 @@ from __future__ import annotations
 import threading
 import time
 import weakref
+from collections.abc import Iterator
 from typing import Any, Self
 
+from websockets.exceptions import ConnectionClosedOK
 from websockets.sync.client import ClientConnection
 from websockets.sync.client import connect as websockets_connect
 from websockets.typing import Data
@@ -90,9 +92,17 @@ class Client:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
-    def __iter__(self):
-        """Iterate over messages until the server closes the connection normally."""
-        return iter(self.connection)
+    def __iter__(self) -> Iterator[Data]:
+        """Iterate over messages until the server closes the connection normally.
+
+        Each wait has the client's timeout, like `recv()`: a server that goes quiet raises
+        TimeoutError instead of freezing the notebook.
+        """
+        while True:
+            try:
+                yield self.recv()
+            except ConnectionClosedOK:
+                return
 
     def __repr__(self) -> str:
         state = "closed" if self.closed else "open"
