@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import Resources
+from helpers import Resources
 
 from wslab.exercises import EXERCISES, SOLUTIONS
 from wslab.grading import grade, grade_class

@@ -6,7 +6,7 @@ import subprocess
 import sys
 import textwrap
 
-from conftest import Resources, assert_released
+from helpers import Resources, assert_released
 
 import wslab
 

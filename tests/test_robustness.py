@@ -5,7 +5,7 @@ from __future__ import annotations
 import socket
 
 import pytest
-from conftest import wait_until
+from helpers import wait_until
 
 import wslab
 from wslab import protocol

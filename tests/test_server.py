@@ -9,7 +9,7 @@ import threading
 
 import pytest
 import websockets
-from conftest import wait_until
+from helpers import wait_until
 from websockets.asyncio.client import connect as async_connect
 from websockets.sync.client import connect as sync_connect
 

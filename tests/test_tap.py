@@ -245,7 +245,7 @@ class TestProxy:
         server = wslab.echo_server()
         tap = wslab.tap(server)
         server.stop()
-        with pytest.raises((websockets.InvalidHandshake, OSError, EOFError)):
+        with pytest.raises((websockets.InvalidHandshake, websockets.ConnectionClosed, OSError)):
             wslab.connect(tap.url)
         assert "cannot reach" in str(tap.log("error"))
 
