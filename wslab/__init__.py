@@ -18,12 +18,14 @@ from .client import Client, connect
 from .doctor import doctor
 from .grading import check
 from .http_server import HttpServer, http_server
+from .inspector import Inspector, inspector
 from .server import Server, serve
 from .tap import Tap, tap
 
 __all__ = [
     "Client",
     "HttpServer",
+    "Inspector",
     "Server",
     "Service",
     "Tap",
@@ -32,6 +34,7 @@ __all__ = [
     "doctor",
     "echo_server",
     "http_server",
+    "inspector",
     "protocol",
     "push_server",
     "running",

@@ -101,6 +101,7 @@ class Tap(Service):
         """Forget the records so far (connections keep being decoded where they are)."""
         with self._changed:
             self._records.clear()
+            self._changed.notify_all()
 
     # --- lifecycle -------------------------------------------------------------------------
 
@@ -114,6 +115,8 @@ class Tap(Service):
         for writer in list(self._writers):
             writer.close()
         await self._server.wait_closed()
+        with self._changed:  # wake whoever waits for records: there will be no more
+            self._changed.notify_all()
 
     # --- per connection --------------------------------------------------------------------
 
