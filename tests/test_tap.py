@@ -114,9 +114,12 @@ class TestDecoding:
         tap = wslab.tap(wslab.echo_server())
         with wslab.connect(tap.url) as client:
             client.ping()
+            client.ping(b"are you there?")
         ping, pong = frames(tap, C2S)[0], frames(tap, S2C)[0]
         assert (ping.opcode, pong.opcode) == (Opcode.PING, Opcode.PONG)
         assert ping.payload == pong.payload
+        assert ping.masked and not pong.masked
+        assert frames(tap, C2S)[1].payload == frames(tap, S2C)[1].payload == b"are you there?"
 
     @pytest.mark.parametrize("code", [1000, 1001, 4000])
     def test_client_close_codes_are_seen(self, code):

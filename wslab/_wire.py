@@ -66,6 +66,11 @@ class WireRecord:
         return dataclasses.replace(self, seq=seq)
 
     @property
+    def masked(self) -> bool:
+        """True for a frame sent with a masking key (every client frame, RFC 6455 §5.3)."""
+        return self.mask_key is not None
+
+    @property
     def opcode_name(self) -> str:
         if self.kind != "frame":
             return self.kind.upper()

@@ -55,10 +55,14 @@ class Client:
         self.send(message)
         return self.recv(timeout)
 
-    def ping(self, timeout: float | None | object = _DEFAULT) -> float:
-        """Send a ping, wait for its pong and return the round-trip time in seconds."""
+    def ping(self, data: Data | None = None, timeout: float | None | object = _DEFAULT) -> float:
+        """Send a ping, wait for its pong and return the round-trip time in seconds.
+
+        `data` is the ping's payload (at most 125 bytes); by default websockets picks 4 random
+        bytes, so that each pong can be matched to its ping.
+        """
         started = time.perf_counter()
-        pong = self.connection.ping()
+        pong = self.connection.ping(data)
         if not pong.wait(self._timeout(timeout)):
             raise TimeoutError("no pong received in time")
         return time.perf_counter() - started
