@@ -1,0 +1,112 @@
+"""Exercise 02 · The opening handshake, from the client's side (lesson 03, the opening handshake)
+
+A WebSocket client opens with one HTTP/1.1 request and must check the server's answer before
+it sends a single frame (RFC 6455 §4.1). Write both halves.
+
+`build_request(host, path="/", key=None, origin=None)` returns ``(request_bytes, key)``:
+
+- the request line ``GET <path> HTTP/1.1``, then the headers ``Host``, ``Upgrade: websocket``,
+  ``Connection: Upgrade``, ``Sec-WebSocket-Key`` and ``Sec-WebSocket-Version: 13``, plus
+  ``Origin`` only when `origin` is given; every line ends with CRLF and an empty line ends the
+  head (§4.1, items 1-9 of "the handshake");
+- when `key` is None, a fresh key: base64 of 16 random bytes (``os.urandom(16)``). Return the key
+  you used: the client needs it to check the answer.
+
+`check_response(data, key)` gets the server's response head (its bytes up to and including the
+empty line) and the key you sent. It returns the headers as a dict, names in lower case and
+values as sent without surrounding spaces (``{"upgrade": "websocket", ...}``), or raises
+`HandshakeFailed` with a message that names the problem, in the order of §4.1 ("the client MUST
+validate the server's response"):
+
+1. the status is not 101: say which status came back (e.g. ``expected 101, got 200 OK``);
+2. ``Upgrade`` is missing or is not ``websocket``: mention "Upgrade";
+3. ``Connection`` is missing or has no ``upgrade`` token: mention "Connection";
+4. ``Sec-WebSocket-Accept`` is missing or is not `accept_key(key)`: mention "Sec-WebSocket-Accept".
+
+Header names are case-insensitive (``upgrade:`` is ``Upgrade:``), and so are the values
+``websocket`` and ``upgrade``. ``Connection`` is a comma-separated list of tokens:
+``Connection: keep-alive, Upgrade`` is fine. The accept value is base64, so compare it exactly.
+
+The tests send your request to a real websockets server over a raw socket, feed its real 101
+to `check_response`, and feed `check_response` crafted responses with one mistake each.
+
+Hints: ``data.decode("latin-1").split("\\r\\n")`` gives the status line, the header lines and
+two empty strings; ``line.partition(":")`` splits a header line. `accept_key` is given (it is
+ex01's answer).
+
+Check your work: ``python -m wslab grade --exercise ex02`` or, in lesson 03,
+``wslab.check("ex02")``.
+"""
+
+import base64
+import hashlib
+import os
+
+GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+
+
+class HandshakeFailed(Exception):
+    """The server's response does not open a WebSocket connection; the message says why."""
+
+
+def accept_key(key: str) -> str:
+    """Return the Sec-WebSocket-Accept value for a Sec-WebSocket-Key (given: ex01's answer)."""
+    digest = hashlib.sha1((key + GUID).encode("ascii")).digest()
+    return base64.b64encode(digest).decode("ascii")
+
+
+def build_request(
+    host: str, path: str = "/", key: str | None = None, origin: str | None = None
+) -> tuple[bytes, str]:
+    """Return the client's opening handshake for ``ws://host/path`` and the key it carries."""
+    ### BEGIN SOLUTION
+    if key is None:
+        key = base64.b64encode(os.urandom(16)).decode("ascii")
+    lines = [
+        f"GET {path} HTTP/1.1",
+        f"Host: {host}",
+        "Upgrade: websocket",
+        "Connection: Upgrade",
+        f"Sec-WebSocket-Key: {key}",
+        "Sec-WebSocket-Version: 13",
+    ]
+    if origin is not None:
+        lines.append(f"Origin: {origin}")
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("ascii"), key
+    ### END SOLUTION
+
+
+def check_response(data: bytes, key: str) -> dict[str, str]:
+    """Check the server's response head against the key we sent; return its headers."""
+    ### BEGIN SOLUTION
+    if not data.endswith(b"\r\n\r\n"):
+        raise HandshakeFailed("incomplete response head: it must end with an empty line")
+    status_line, *lines = data[:-4].decode("latin-1").split("\r\n")
+    version, _, rest = status_line.partition(" ")
+    status, _, reason = rest.partition(" ")
+    if not version.startswith("HTTP/") or not status.isdigit():
+        raise HandshakeFailed(f"malformed status line: {status_line!r}")
+    if status != "101":
+        raise HandshakeFailed(f"expected status 101 Switching Protocols, got {status} {reason}")
+
+    headers: dict[str, str] = {}
+    for line in lines:
+        name, colon, value = line.partition(":")
+        if not colon:
+            raise HandshakeFailed(f"header line without a colon: {line!r}")
+        name, value = name.strip().lower(), value.strip()
+        # A repeated header is the same as one with the values joined by commas (RFC 7230).
+        headers[name] = f"{headers[name]}, {value}" if name in headers else value
+
+    upgrade = headers.get("upgrade")
+    if upgrade is None or upgrade.lower() != "websocket":
+        raise HandshakeFailed(f"Upgrade header must be websocket, got {upgrade!r}")
+    connection = headers.get("connection", "")
+    if "upgrade" not in [token.strip().lower() for token in connection.split(",")]:
+        raise HandshakeFailed(f"Connection header must contain upgrade, got {connection!r}")
+    expected = accept_key(key)
+    accept = headers.get("sec-websocket-accept")
+    if accept != expected:
+        raise HandshakeFailed(f"Sec-WebSocket-Accept must be {expected!r}, got {accept!r}")
+    return headers
+    ### END SOLUTION

@@ -1,0 +1,161 @@
+"""ex02: the client's opening handshake, built and checked (RFC 6455 §4.1)."""
+
+import base64
+import socket
+
+import pytest
+
+import wslab
+from wslab import protocol
+
+pytestmark = pytest.mark.exercise("ex02_handshake")
+
+KEY = "dGhlIHNhbXBsZSBub25jZQ=="  # RFC 6455 §1.3
+ACCEPT = "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
+GOOD = {"Upgrade": "websocket", "Connection": "Upgrade", "Sec-WebSocket-Accept": ACCEPT}
+
+
+def response(status: str = "101 Switching Protocols", **changes: str | None) -> bytes:
+    """A response head to KEY: a correct 101 unless `changes` replace (or drop, None) headers."""
+    headers = {**GOOD, **{name.replace("_", "-"): value for name, value in changes.items()}}
+    lines = [f"HTTP/1.1 {status}"]
+    lines += [f"{name}: {value}" for name, value in headers.items() if value is not None]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+
+
+def refusal(submission, data: bytes) -> str:
+    """Call check_response on a bad response; return HandshakeFailed's message, lower-cased.
+
+    A correct 101 must pass first: refusing everything is not checking.
+    """
+    try:
+        submission.check_response(response(), KEY)
+    except submission.HandshakeFailed as exc:
+        pytest.fail(f"a correct 101 response was refused: {exc}\n{response().decode()}")
+    with pytest.raises(submission.HandshakeFailed) as caught:
+        submission.check_response(data, KEY)
+    return str(caught.value).lower()
+
+
+def read_head(sock: socket.socket) -> bytes:
+    """Read from `sock` until the end of an HTTP head; return the head (timeouts fail the test)."""
+    buffer = b""
+    while (end := protocol.find_head_end(buffer)) is None:
+        chunk = sock.recv(4096)
+        assert chunk, f"the server closed the connection after sending {buffer!r}"
+        buffer += chunk
+    return buffer[:end]
+
+
+@pytest.mark.points(1)
+def test_request_passes_server_checks(submission):
+    """The request with a given key parses as HTTP and passes a server's checks (§4.1, §4.2.1)."""
+    data, key = submission.build_request("example.com:8765", "/chat", KEY)
+    assert isinstance(data, bytes), f"expected bytes, got {type(data).__name__}"
+    assert key == KEY, f"expected the key you were given, {KEY!r}, got {key!r}"
+    request = protocol.parse_request(data)  # HandshakeError: not a well-formed HTTP head
+    assert protocol.check_request(request) == KEY
+    assert (request.method, request.target) == ("GET", "/chat"), data
+    assert request.headers.get("Host") == "example.com:8765", data
+
+
+@pytest.mark.points(1)
+def test_fresh_random_key(submission):
+    """Without a key, each request carries a new key: base64 of 16 random bytes (§4.1 item 7)."""
+    first, key1 = submission.build_request("localhost")
+    second, key2 = submission.build_request("localhost")
+    for data, key in ((first, key1), (second, key2)):
+        sent = protocol.check_request(protocol.parse_request(data))
+        assert sent == key, f"the request carries {sent!r} but you returned {key!r}"
+        assert len(base64.b64decode(key, validate=True)) == 16
+    assert key1 != key2, f"two requests got the same key {key1!r}: it must be random"
+
+
+@pytest.mark.points(1)
+def test_origin_only_when_given(submission):
+    """The Origin header is sent exactly when an origin is given."""
+    data, _ = submission.build_request("localhost", "/", KEY, origin="https://example.com")
+    headers = protocol.parse_request(data).headers
+    assert headers.get_all("Origin") == ["https://example.com"], data
+    data, _ = submission.build_request("localhost", "/", KEY)
+    assert "Origin" not in protocol.parse_request(data).headers, data
+
+
+@pytest.mark.points(2)
+def test_real_server_handshake(submission):
+    """A websockets server answers the request with 101, which check_response accepts."""
+    with wslab.echo_server() as server:
+        with socket.create_connection(("127.0.0.1", server.port), timeout=5) as sock:
+            data, key = submission.build_request(f"127.0.0.1:{server.port}", "/", None)
+            sock.sendall(data)
+            head = read_head(sock)
+            assert head.startswith(b"HTTP/1.1 101 "), f"the server refused the request: {head!r}"
+            headers = submission.check_response(head, key)
+            expected = protocol.accept_key(key)
+            assert isinstance(headers, dict), f"expected a dict, got {type(headers).__name__}"
+            assert headers.get("sec-websocket-accept") == expected, (
+                f"expected the headers with lower-case names, {expected!r} under "
+                f"'sec-websocket-accept'; got {headers!r}"
+            )
+            assert headers.get("upgrade") == "websocket", headers
+            # The connection really is a WebSocket now: a masked text frame comes back.
+            sock.sendall(protocol.text("hello", mask=True))
+            parser = protocol.FrameParser(expect_masked=False)
+            frames = []
+            while not frames:
+                chunk = sock.recv(4096)
+                assert chunk, "the server closed the connection instead of echoing"
+                frames = parser.feed(chunk)
+            assert frames[0].payload == b"hello"
+
+
+@pytest.mark.points(1)
+def test_rejects_status_other_than_101(submission):
+    """A response whose status is not 101 fails the handshake, naming the status (§4.1 item 1)."""
+    for status in ("200 OK", "403 Forbidden"):
+        message = refusal(submission, response(status))
+        code = status.split()[0]
+        assert code in message, f"for {status!r}, the message should say {code}: {message!r}"
+
+
+@pytest.mark.points(1)
+def test_rejects_missing_or_wrong_upgrade(submission):
+    """A 101 without Upgrade: websocket fails the handshake, naming Upgrade (§4.1 item 2)."""
+    for upgrade in (None, "h2c"):
+        message = refusal(submission, response(Upgrade=upgrade))
+        assert "upgrade" in message, f"for Upgrade {upgrade!r}, got {message!r}"
+
+
+@pytest.mark.points(1)
+def test_rejects_connection_without_upgrade(submission):
+    """A 101 whose Connection lacks the upgrade token fails, naming Connection (§4.1 item 3)."""
+    for connection in ("keep-alive", None):
+        message = refusal(submission, response(Connection=connection))
+        assert "connection" in message, f"for Connection {connection!r}, got {message!r}"
+
+
+@pytest.mark.points(1)
+def test_rejects_missing_or_wrong_accept(submission):
+    """A 101 without the right Sec-WebSocket-Accept fails, naming that header (§4.1 item 4)."""
+    wrong = protocol.accept_key(protocol.generate_key())  # the answer to another key
+    for accept in (None, wrong, ACCEPT.lower()):
+        message = refusal(submission, response(Sec_WebSocket_Accept=accept))
+        assert "accept" in message, f"for Sec-WebSocket-Accept {accept!r}, got {message!r}"
+
+
+@pytest.mark.points(1)
+def test_any_case_and_token_lists(submission):
+    """Header names and the values websocket/upgrade match in any case; Connection is a list."""
+    data = (
+        "HTTP/1.1 101 Switching Protocols\r\n"
+        "upgrade: WebSocket\r\n"
+        "CONNECTION: keep-alive, Upgrade\r\n"
+        f"sec-websocket-ACCEPT: {ACCEPT}\r\n"
+        "\r\n"
+    ).encode()
+    headers = submission.check_response(data, KEY)
+    assert headers == {
+        "upgrade": "WebSocket",
+        "connection": "keep-alive, Upgrade",
+        "sec-websocket-accept": ACCEPT,
+    }, headers
