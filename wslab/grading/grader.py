@@ -26,7 +26,7 @@ from ..exercises import EXERCISES, ROOT
 TESTS = ROOT / "tests" / "exercises"
 
 #: Wall-clock limit for one exercise of one submission, and for one of its tests.
-EXERCISE_TIMEOUT = 60.0
+EXERCISE_TIMEOUT = 90.0
 TEST_TIMEOUT = 15.0
 
 
