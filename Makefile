@@ -8,6 +8,10 @@ COURSE := $(VENV)/.installed-course
 TESTS  := $(VENV)/.installed-tests
 PIP    := $(BIN)/python -m pip install --quiet --disable-pip-version-check
 
+# The browser tests drive Debian's Chromium through Playwright (Playwright's own browser download
+# does not work everywhere; the tests pass executable_path). Installed here when missing.
+CHROMIUM := /usr/bin/chromium
+
 # Strict nbval: every stored output is compared, after the sanitizer in tests/.
 NBVAL  := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg \
           --nbval-cell-timeout=120
@@ -32,7 +36,15 @@ $(TESTS): pyproject.toml $(COURSE)
 lab: $(COURSE)
 	$(BIN)/python -m wslab lab
 
-test: $(TESTS)
+$(CHROMIUM):
+	@if [ "$$(id -u)" = 0 ]; then \
+	  DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	else \
+	  echo "The browser tests need Debian's chromium: sudo apt-get install chromium"; exit 1; \
+	fi
+
+test: $(TESTS) $(CHROMIUM)
 	$(BIN)/ruff check wslab tests benchmarks
 	$(BIN)/python -m wslab exercises build --check
 	$(BIN)/python -m pytest $(NBVAL) tests notebooks
