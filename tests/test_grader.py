@@ -50,8 +50,8 @@ def test_grade_command_prints_the_table():
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert lines[0].split()[:3] == ["exercise", "points", "result"]
-    assert lines[1].split()[:5] == ["ex01_accept_key", "0", "/", "6", "failed"]
-    assert lines[-1].split() == ["total", "0", "/", "6"]
+    assert lines[1].split()[:5] == ["ex01_accept_key", "0", "/", "10", "failed"]
+    assert lines[-1].split() == ["total", "0", "/", "10"]
 
 
 SOLVED = (SOLUTIONS / "ex01_accept_key.py").read_text()
@@ -104,8 +104,8 @@ def test_hostile_submissions_get_clear_verdicts_in_bounded_time(classroom):
     assert elapsed < 20 * len(HOSTILE)  # every submission bounded by its own limit
     result = {name: report.results[0] for name, report in reports.items()}
 
-    assert result["correct"].status == "passed" and result["correct"].points == 6
-    assert result["leaves_a_process"].points == 6  # its leftovers are killed, not graded
+    assert result["correct"].status == "passed" and result["correct"].points == 10
+    assert result["leaves_a_process"].points == 10  # its leftovers are killed, not graded
     assert "line 2" in result["syntax_error"].first_failure
     assert "SyntaxError" in result["syntax_error"].first_failure
     assert "RuntimeError: crash at import" in result["import_crash"].first_failure
@@ -133,11 +133,11 @@ def test_gradebook_has_a_row_per_submission(classroom, tmp_path):
     rows = list(csv.reader((tmp_path / "book.csv").open()))
     assert rows == [
         ["submission", "ex01_accept_key", "total", "out of"],
-        ["correct", "6", "6", "6"],
-        ["syntax_error", "0", "0", "6"],
+        ["correct", "10", "10", "10"],
+        ["syntax_error", "0", "0", "10"],
     ]
     details = json.loads((tmp_path / "book.json").read_text())
-    assert [d["points"] for d in details] == [6, 0]
+    assert [d["points"] for d in details] == [10, 0]
 
 
 def test_unknown_exercise_is_a_clear_error():

@@ -9,13 +9,13 @@ from websockets.utils import accept_key as websockets_accept_key
 pytestmark = pytest.mark.exercise("ex01_accept_key")
 
 
-@pytest.mark.points(2)
+@pytest.mark.points(3)
 def test_rfc_example(submission):
     """The key of RFC 6455 §1.3 gives the accept value printed there."""
     assert submission.accept_key("dGhlIHNhbXBsZSBub25jZQ==") == "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
 
 
-@pytest.mark.points(2)
+@pytest.mark.points(4)
 def test_agrees_with_websockets(submission):
     """For 50 random keys, the answer is what websockets computes."""
     for _ in range(50):
@@ -33,7 +33,7 @@ def test_returns_text(submission):
     assert len(got) == 28
 
 
-@pytest.mark.points(1)
+@pytest.mark.points(2)
 def test_key_used_as_received(submission):
     """The key is hashed as received: a different (even if equivalent) string changes the answer."""
     assert submission.accept_key("dGhlIHNhbXBsZSBub25jZQ==") != submission.accept_key(
