@@ -14,6 +14,7 @@ Everything runs in background threads of the kernel, each with its own event loo
 from . import protocol
 from ._service import Service, running, stop_all
 from .builtin import echo_server, push_server
+from .chat import ChatServer, chat_server
 from .client import Client, connect
 from .doctor import doctor
 from .grading import check
@@ -23,12 +24,14 @@ from .server import Server, serve
 from .tap import Tap, tap
 
 __all__ = [
+    "ChatServer",
     "Client",
     "HttpServer",
     "Inspector",
     "Server",
     "Service",
     "Tap",
+    "chat_server",
     "check",
     "connect",
     "doctor",

@@ -1,0 +1,16 @@
+"""The course's chat room (lesson on a real application): a server, its page, its protocol.
+
+    server = wslab.chat_server()      # the page at server.page_url, the WebSocket at server.url
+    with wslab.connect(server.url) as alice:
+        alice.send('{"type": "join", "nick": "alice"}')
+        alice.recv()                  # {"type": "welcome", ...}
+
+`protocol` (messages, sans I/O) and `room` (the state machine, sans I/O) can be used on their
+own; `server` glues them to websockets.
+"""
+
+from . import protocol
+from .room import ChatState
+from .server import ChatServer, chat_server
+
+__all__ = ["ChatServer", "ChatState", "chat_server", "protocol"]

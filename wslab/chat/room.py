@@ -1,0 +1,284 @@
+"""The chat's state: who is in which room, what was said, who is typing. No I/O.
+
+`ChatState` is a state machine. The server feeds it what each client sends (`receive()`) and
+when a client goes away (`disconnect()`); it answers with *deliveries*, ``(recipients,
+message)`` pairs to send in order, and never sends anything itself. Clients are whatever
+hashable objects the caller uses to tell them apart (the server passes its connections, the
+tests pass strings).
+
+Rules:
+
+- A client becomes a member with its first successful join. Nicks are unique on the server.
+- Before that, only a join is accepted. Anything else gets `not_joined`, a first join with a bad
+  or taken nick gets `bad_nick` / `nick_taken`, and in these three cases the client is then
+  closed with 1008 (policy violation). Every other error leaves the connection open.
+- A second join moves the member to another room: the old room sees it leave, the new one sees
+  it join. The nick cannot change that way.
+- Ids count up across the whole server; room messages and whispers share them. Each room keeps
+  its last `history` messages; whispers are not kept.
+- A join without `last_id` gets the room's kept messages. A join with `last_id` gets exactly the
+  kept messages with a greater id, and ``truncated: true`` if some of those were already
+  dropped. A `last_id` greater than any id issued was issued by another server (a notebook cell
+  re-ran and started a fresh one): the member gets the kept messages and ``truncated: true``.
+- The sender of a say or whisper gets an ack, never its own message back.
+- Typing is announced to the others when it changes. Saying something or leaving ends it
+  without a ``typing: false`` (clients clear the line when the typist's message or "left"
+  notice arrives).
+- An empty room keeps its history for members who come back, until `max_rooms` rooms exist;
+  then the room that has been empty the longest is forgotten to make space for a new one.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections import deque
+from collections.abc import Hashable
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+from . import protocol
+from .protocol import ChatError, Join, Message, Say, Typing, Whisper, Who
+
+__all__ = ["CLOSE_AFTER", "MAX_ROOMS", "ChatState", "Delivery", "Outcome"]
+
+Client = Hashable
+
+#: Rooms the server remembers at most (empty ones included, for their history).
+MAX_ROOMS = 100
+
+#: Errors after which a client that has not joined yet is closed, with the close reason.
+CLOSE_AFTER = {"nick_taken": "nick taken", "bad_nick": "bad nick", "not_joined": "join first"}
+
+#: The close code for those: 1008, policy violation (RFC 6455, section 7.4.1).
+POLICY_VIOLATION = 1008
+
+
+class Delivery(NamedTuple):
+    """One message for some clients; the server encodes it once and sends it to all of them."""
+
+    to: tuple[Client, ...]
+    message: Message
+
+
+@dataclass
+class Outcome:
+    """What the server must do after a client's message: send, then maybe close that client."""
+
+    deliveries: list[Delivery] = field(default_factory=list)
+    close: tuple[int, str] | None = None
+    """Close code and reason for the client that sent the message, after the deliveries."""
+
+
+@dataclass(eq=False)
+class _Member:
+    nick: str
+    room: str
+
+
+@dataclass(eq=False)
+class _Room:
+    name: str
+    history: deque[Message]
+    members: dict[str, Client] = field(default_factory=dict)  # nick -> client
+    typing: set[str] = field(default_factory=set)
+    dropped_up_to: int = 0  # the id of the newest message pushed out of `history`
+    emptied_at: int = 0  # when the last member left, on the state's own clock
+
+    def online(self) -> list[str]:
+        return sorted(self.members)
+
+    def clients(self, but: Client | None = None) -> tuple[Client, ...]:
+        return tuple(c for _, c in sorted(self.members.items()) if c != but)
+
+    def keep(self, message: Message) -> None:
+        if self.history.maxlen is not None and len(self.history) == self.history.maxlen:
+            self.dropped_up_to = self.history[0]["id"] if self.history else message["id"]
+        self.history.append(message)
+
+
+class ChatState:
+    """Rooms, members, history and typing for one chat server; see the module's rules."""
+
+    def __init__(self, history: int = 100, max_rooms: int = MAX_ROOMS) -> None:
+        if history < 0:
+            raise ValueError(f"history must be >= 0, got {history}")
+        if max_rooms < 1:
+            raise ValueError(f"max_rooms must be >= 1, got {max_rooms}")
+        self.history_size = history
+        self.max_rooms = max_rooms
+        self.last_id = 0
+        """The latest id given to a message or whisper (0 before the first)."""
+        self._rooms: dict[str, _Room] = {}
+        self._members: dict[Client, _Member] = {}
+        self._by_nick: dict[str, Client] = {}
+        self._clock = itertools.count(1)
+
+    # --- queries ---------------------------------------------------------------------------
+
+    def rooms(self) -> list[str]:
+        """Names of the rooms the server remembers: with members, or with kept history."""
+        return sorted(self._rooms)
+
+    def members(self, room: str = protocol.DEFAULT_ROOM) -> list[str]:
+        """Nicks in `room`, sorted."""
+        return self._rooms[room].online() if room in self._rooms else []
+
+    def history(self, room: str = protocol.DEFAULT_ROOM) -> list[Message]:
+        """The messages `room` keeps, oldest first (copies)."""
+        return [dict(m) for m in self._rooms[room].history] if room in self._rooms else []
+
+    def typing(self, room: str = protocol.DEFAULT_ROOM) -> list[str]:
+        """Nicks typing in `room` right now, sorted."""
+        return sorted(self._rooms[room].typing) if room in self._rooms else []
+
+    def nick(self, client: Client) -> str | None:
+        """The nick of `client`, or None if it has not joined."""
+        member = self._members.get(client)
+        return member.nick if member else None
+
+    def client(self, nick: str) -> Client | None:
+        """The client that joined as `nick`, or None."""
+        return self._by_nick.get(nick)
+
+    # --- events ----------------------------------------------------------------------------
+
+    def receive(self, client: Client, message: protocol.ClientMessage | ChatError) -> Outcome:
+        """Handle what `client` sent: a parsed message, or the error its parsing raised."""
+        member = self._members.get(client)
+        try:
+            if isinstance(message, ChatError):
+                raise message
+            if member is None:
+                if not isinstance(message, Join):
+                    raise ChatError("not_joined", 'send {"type": "join", "nick": ...} first')
+                return Outcome(self._enter(client, message.nick, message.room, message.last_id))
+            match message:
+                case Join():
+                    return Outcome(self._rejoin(client, member, message))
+                case Say():
+                    return Outcome(self._say(client, member, message))
+                case Whisper():
+                    return Outcome(self._whisper(client, member, message))
+                case Typing():
+                    return Outcome(self._typing(client, member, message.typing))
+                case Who():
+                    room = self._rooms[member.room]
+                    return Outcome([_to(client, protocol.presence(room.name, room.online()))])
+            raise TypeError(f"not a chat message: {message!r}")
+        except ChatError as refused:
+            outcome = Outcome([_to(client, protocol.error(refused))])
+            if member is None and refused.code in CLOSE_AFTER:
+                outcome.close = (POLICY_VIOLATION, CLOSE_AFTER[refused.code])
+            return outcome
+
+    def disconnect(self, client: Client) -> list[Delivery]:
+        """`client` is gone: the others in its room see it leave. Harmless if it never joined."""
+        member = self._members.pop(client, None)
+        if member is None:
+            return []
+        del self._by_nick[member.nick]
+        return self._leave(member)
+
+    # --- private ---------------------------------------------------------------------------
+
+    def _enter(self, client: Client, nick: str, name: str, last_id: int | None) -> list[Delivery]:
+        if nick in self._by_nick:
+            raise ChatError("nick_taken", f"{nick!r} is already in use; pick another nick")
+        room = self._room(name)
+        history, truncated = self._recover(room, last_id)
+        self._members[client] = _Member(nick, name)
+        self._by_nick[nick] = client
+        others = room.clients()
+        room.members[nick] = client
+        online = room.online()
+        return _nonempty(
+            _to(client, protocol.welcome(nick, name, online, history, truncated)),
+            Delivery(others, protocol.joined(nick)),
+            Delivery(room.clients(), protocol.presence(name, online)),
+        )
+
+    def _rejoin(self, client: Client, member: _Member, join: Join) -> list[Delivery]:
+        if join.nick != member.nick:
+            raise ChatError(
+                "bad_message",
+                f"you are {member.nick!r}: a second join changes the room, not the nick",
+            )
+        if join.room == member.room:  # already there: just what was missed
+            room = self._rooms[member.room]
+            history, truncated = self._recover(room, join.last_id)
+            welcome = protocol.welcome(member.nick, room.name, room.online(), history, truncated)
+            return [_to(client, welcome)]
+        self._room(join.room)  # may refuse (too many rooms) before the member leaves
+        deliveries = self._leave(member)
+        del self._members[client], self._by_nick[member.nick]
+        return deliveries + self._enter(client, member.nick, join.room, join.last_id)
+
+    def _leave(self, member: _Member) -> list[Delivery]:
+        room = self._rooms[member.room]
+        del room.members[member.nick]
+        room.typing.discard(member.nick)
+        if not room.members:
+            room.emptied_at = next(self._clock)
+        return _nonempty(
+            Delivery(room.clients(), protocol.left(member.nick)),
+            Delivery(room.clients(), protocol.presence(room.name, room.online())),
+        )
+
+    def _say(self, client: Client, member: _Member, say: Say) -> list[Delivery]:
+        room = self._rooms[member.room]
+        self.last_id += 1
+        message = protocol.message(self.last_id, room.name, member.nick, say.text)
+        room.keep(message)
+        room.typing.discard(member.nick)
+        return _nonempty(
+            _to(client, protocol.ack(self.last_id, say.ref)),
+            Delivery(room.clients(but=client), message),
+        )
+
+    def _whisper(self, client: Client, member: _Member, whisper: Whisper) -> list[Delivery]:
+        target = self._by_nick.get(whisper.to)
+        if target is None:
+            raise ChatError("no_such_user", f"nobody called {whisper.to!r} is online")
+        self.last_id += 1
+        private = protocol.private(self.last_id, member.nick, whisper.to, whisper.text)
+        return [_to(client, protocol.ack(self.last_id, whisper.ref)), _to(target, private)]
+
+    def _typing(self, client: Client, member: _Member, typing: bool) -> list[Delivery]:
+        room = self._rooms[member.room]
+        if (member.nick in room.typing) == typing:
+            return []  # no change, nothing to tell
+        if typing:
+            room.typing.add(member.nick)
+        else:
+            room.typing.discard(member.nick)
+        return _nonempty(Delivery(room.clients(but=client), protocol.typing(member.nick, typing)))
+
+    def _room(self, name: str) -> _Room:
+        """The room called `name`, created if new (forgetting an empty room if needed)."""
+        room = self._rooms.get(name)
+        if room is not None:
+            return room
+        if len(self._rooms) >= self.max_rooms:
+            empty = [r for r in self._rooms.values() if not r.members]
+            if not empty:
+                raise ChatError("bad_message", f"the server has {self.max_rooms} rooms in use")
+            del self._rooms[min(empty, key=lambda r: r.emptied_at).name]
+        room = self._rooms[name] = _Room(name, deque(maxlen=self.history_size))
+        return room
+
+    def _recover(self, room: _Room, last_id: int | None) -> tuple[list[Message], bool]:
+        """The kept messages a joining member has not seen, and whether some are missing."""
+        kept = list(room.history)
+        if last_id is None:
+            return kept, False
+        if last_id > self.last_id:  # an id from another server: send all, say it's partial
+            return kept, True
+        return [m for m in kept if m["id"] > last_id], last_id < room.dropped_up_to
+
+
+def _to(client: Client, message: Message) -> Delivery:
+    return Delivery((client,), message)
+
+
+def _nonempty(*deliveries: Delivery) -> list[Delivery]:
+    return [d for d in deliveries if d.to]
