@@ -1,0 +1,150 @@
+"""Exercise 09 · Heartbeat and reconnection (lesson 05, section 4: ping)
+
+A connection can die without a word: a laptop sleeps, a NAT forgets the mapping, a server
+process hangs. TCP says nothing for minutes; the only way to notice is to ask. Write a client
+that pings its server, gives up on a peer whose pong is late, and reconnects, politely: after
+a random delay that grows with each failure, so that a thousand clients cut off at the same
+moment do not all come back at the same moment.
+
+1. `backoff_delays(base, factor, cap, attempts, rng)`: the delays to wait before each of
+   `attempts` reconnections, with "full jitter": delay ``i`` (from 0) is drawn uniformly from
+   ``[0, min(cap, base * factor**i)]`` with `rng` (a `random.Random`), so the bounds grow
+   geometrically until they reach `cap`.
+2. `heartbeat(websocket, ping_interval, ping_timeout)`: every `ping_interval` seconds, send a
+   ping and wait at most `ping_timeout` seconds for its pong. Return when a pong is late: the
+   peer is dead. (If the connection closes meanwhile, `ConnectionClosed` comes out of
+   ``websocket.ping()``; let it.)
+3. `keep_alive(url, on_message, ...)`: stay connected to `url` and hand every message
+   received to ``on_message(message)``, until told to stop or out of reconnections:
+
+   - connect with websockets' asyncio client, ``connect(url, proxy=None, ping_interval=None,
+     close_timeout=ping_timeout)``: ``ping_interval=None`` turns off websockets' own
+     keepalive, because yours does that job;
+   - while connected, run the receiving loop and `heartbeat` side by side; the connection
+     is over when either ends (the server closed or dropped the connection, or the peer is
+     dead), or when `stop` is set;
+   - then, unless `stop` is set, reconnect, after the next delay of the backoff schedule
+     below; a connection attempt that fails (nobody listening, a refused handshake) is
+     followed by the next delay and another attempt in the same way;
+   - the backoff schedule is ``backoff_delays(base_delay, factor, cap, max_reconnects, rng)``,
+     and starts over with a fresh one each time a connection opens;
+   - return the number of reconnections made (the first connection is not one): when `stop`
+     is set (close the connection properly first), or when a connection ends or an attempt
+     fails after `max_reconnects` reconnections. Don't raise for network errors.
+
+   ``rng=None`` means a new `random.Random()`; ``stop=None`` means never stop.
+
+The tests check `backoff_delays` on many seeds, then run `keep_alive` against test servers
+built on raw asyncio streams (a handshake from `wslab.protocol`, then exactly the behaviour
+each test needs): one that answers pings and sends a message after every 10 of them (the
+client must ping, and stop cleanly when asked), one that completes the handshake and then
+never reads another byte (no pong ever: the client must notice and reconnect), one that says
+a single message and hangs up, and a port where nothing listens.
+
+Hints:
+
+- ``pong = await websocket.ping()`` sends the ping and returns a future that completes when
+  the pong arrives; ``await asyncio.wait_for(pong, ping_timeout)`` raises TimeoutError when
+  it is late.
+- Don't wait for a dead peer's closing handshake: it won't come. ``close_timeout=ping_timeout``
+  makes ``close()`` give up and drop the TCP connection after that long.
+- Lesson 05's shape for two loops on one connection: `asyncio.wait` with
+  ``return_when=FIRST_COMPLETED``, cancel the rest, and wait for the cancellations.
+  ``stop.wait()`` can be one of the tasks. Then look at the finished tasks' results: that
+  is where a `ConnectionClosed` surfaces.
+- Connecting can raise `OSError` (connection refused), `TimeoutError`, or a websockets
+  exception (`websockets.exceptions.WebSocketException` covers them all).
+- Don't use ``async for websocket in connect(...)``: websockets' own reconnecting loop. It
+  does all of this for you; here the point is to see how.
+
+Check your work: ``python -m wslab grade --exercise ex09`` or, in lesson 05,
+``wslab.check("ex09")``.
+"""
+
+import asyncio
+import random
+from collections.abc import Callable
+
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import WebSocketException
+
+
+def backoff_delays(
+    base: float, factor: float, cap: float, attempts: int, rng: random.Random
+) -> list[float]:
+    """Return `attempts` delays: delay i is uniform in ``[0, min(cap, base * factor**i)]``."""
+    ### BEGIN SOLUTION
+    return [rng.uniform(0, min(cap, base * factor**i)) for i in range(attempts)]
+    ### END SOLUTION
+
+
+async def heartbeat(websocket: ClientConnection, ping_interval: float, ping_timeout: float) -> None:
+    """Ping every `ping_interval` seconds; return when a pong takes over `ping_timeout`."""
+    ### BEGIN SOLUTION
+    while True:
+        await asyncio.sleep(ping_interval)
+        pong = await websocket.ping()
+        try:
+            await asyncio.wait_for(pong, ping_timeout)
+        except TimeoutError:
+            return  # no pong in time: the peer is dead, or as good as
+    ### END SOLUTION
+
+
+async def keep_alive(
+    url: str,
+    on_message: Callable[[str | bytes], object],
+    *,
+    ping_interval: float,
+    ping_timeout: float,
+    max_reconnects: int,
+    base_delay: float,
+    cap: float,
+    factor: float = 2.0,
+    rng: random.Random | None = None,
+    stop: asyncio.Event | None = None,
+) -> int:
+    """Stay connected to `url`, reconnecting with backoff; return the reconnections made."""
+    ### BEGIN SOLUTION
+    rng = random.Random() if rng is None else rng
+    stop = asyncio.Event() if stop is None else stop
+
+    async def receive(websocket: ClientConnection) -> None:
+        async for message in websocket:
+            on_message(message)
+
+    async def session(websocket: ClientConnection) -> None:
+        """Until the connection ends, the peer is dead, or `stop` is set."""
+        tasks = [
+            asyncio.create_task(receive(websocket)),
+            asyncio.create_task(heartbeat(websocket, ping_interval, ping_timeout)),
+            asyncio.create_task(stop.wait()),
+        ]
+        try:
+            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+        for task in done:
+            task.result()  # raises what ended the connection, if it was an error
+
+    reconnects = 0
+    delays = iter(backoff_delays(base_delay, factor, cap, max_reconnects, rng))
+    while True:
+        try:
+            async with connect(
+                url, proxy=None, ping_interval=None, close_timeout=ping_timeout
+            ) as websocket:
+                delays = iter(backoff_delays(base_delay, factor, cap, max_reconnects, rng))
+                await session(websocket)  # then leaving `async with` closes the connection
+        except (OSError, TimeoutError, WebSocketException):
+            pass  # refused, timed out or lost: each means "try again"
+        if stop.is_set() or reconnects == max_reconnects:
+            return reconnects
+        try:  # the backoff delay, cut short if we are told to stop meanwhile
+            await asyncio.wait_for(stop.wait(), next(delays))
+            return reconnects
+        except TimeoutError:
+            reconnects += 1
+    ### END SOLUTION
