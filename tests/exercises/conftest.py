@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import importlib.util
 import sys
-import traceback
 from pathlib import Path
 from types import ModuleType
 
 import pytest
+from grading_support import where
 
 ROOT = Path(__file__).resolve().parents[2]
 _imported: dict[Path, ModuleType | str] = {}
@@ -49,14 +49,7 @@ def load_submission(folder: Path, exercise: str) -> ModuleType:
         del sys.modules[name]
         if isinstance(exc, KeyboardInterrupt):
             raise
-        where = ""
-        if isinstance(exc, SyntaxError):
-            where = f" (line {exc.lineno})"
-        else:
-            frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == str(path)]
-            if frames:
-                where = f" (line {frames[-1].lineno})"
-        message = f"{exercise} does not import{where}: {type(exc).__name__}: {exc}"
+        message = f"{exercise} does not import{where(exc, str(path))}: {type(exc).__name__}: {exc}"
         _imported[path] = message
         pytest.fail(message, pytrace=False)
     _imported[path] = module

@@ -13,10 +13,10 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import traceback
 from types import ModuleType
 
 import pytest
+from grading_support import describe_error
 from websockets.asyncio.client import connect as async_connect
 from websockets.asyncio.server import serve as websockets_serve
 
@@ -28,15 +28,6 @@ TIMEOUT = 3.0  # seconds, for every network wait (a reply on loopback takes mill
 
 
 # --- The handler behind wslab.serve(), and a client that reports what went wrong -------------
-
-
-def raised(module: ModuleType, error: BaseException) -> str:
-    """What a handler raised, in one line, with its line in the submission if it has one."""
-    line = f"{type(error).__name__}: {error}"
-    frames = [f for f in traceback.extract_tb(error.__traceback__) if f.filename == module.__file__]
-    if frames:
-        line += f" (line {frames[-1].lineno})"
-    return line
 
 
 def explain(exc: BaseException) -> str:
@@ -68,7 +59,8 @@ class Served:
     def fail(self, message: str):
         """Fail the test with `message`, after the handler's own error if it raised one."""
         if self.server.errors:
-            message = f"your handler raised {raised(self.module, self.server.errors[0])}; {message}"
+            raised = describe_error(self.server.errors[0], self.module)
+            message = f"your handler raised {raised}; {message}"
         pytest.fail(message, pytrace=False)
 
     def client(self, name: str = "the client") -> Client:
@@ -328,14 +320,14 @@ def test_clean_close(served, submission):
                     return close_code, f"still running {TIMEOUT:g} s after the client closed"
             except Exception as exc:
                 if isinstance(outcome.get("end"), BaseException):
-                    return None, f"raised {raised(submission, outcome['end'])}"
+                    return None, f"raised {describe_error(outcome['end'], submission)}"
                 return None, f"the asyncio client failed: {explain(exc)}"
             finally:
                 task = outcome.get("task")
                 if isinstance(task, asyncio.Task) and not task.done():
                     task.cancel()  # a handler stuck after the close must not block the shutdown
         if outcome["end"] != "returned":
-            return close_code, f"raised {raised(submission, outcome['end'])}"
+            return close_code, f"raised {describe_error(outcome['end'], submission)}"
         return close_code, ""
 
     close_code, problem = asyncio.run(scenario())

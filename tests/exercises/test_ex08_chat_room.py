@@ -12,12 +12,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import traceback
 from collections.abc import Awaitable, Callable
 from types import ModuleType
 from typing import NoReturn
 
 import pytest
+from grading_support import describe_error
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.asyncio.server import ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
@@ -73,16 +73,9 @@ class Room:
     def fail(self, message: str) -> NoReturn:
         """Fail the test with `message`, after the handler's own error if it raised one."""
         if self.errors:
-            message = f"the room's handler raised {self._describe(self.errors[0])}; {message}"
+            raised = describe_error(self.errors[0], self.submission)
+            message = f"the room's handler raised {raised}; {message}"
         pytest.fail(message, pytrace=False)
-
-    def _describe(self, error: BaseException) -> str:
-        line = f"{type(error).__name__}: {error}"
-        path = getattr(self.submission, "__file__", None)
-        frames = [f for f in traceback.extract_tb(error.__traceback__) if f.filename == path]
-        if frames:
-            line += f" (line {frames[-1].lineno}, in {frames[-1].name})"
-        return line
 
     async def connect(self, name: str, **options: object) -> Client:
         """A new client that has not joined yet."""

@@ -17,12 +17,12 @@ import os
 import socket
 import struct
 import threading
-import traceback
 from types import ModuleType
 from typing import NoReturn
 
 import pytest
 import websocket  # the websocket-client package: an implementation independent of websockets
+from grading_support import describe_error
 from websockets.asyncio.client import connect as async_connect
 from websockets.sync.client import connect as sync_connect
 
@@ -89,17 +89,7 @@ class SubmissionServer:
         if self.thread.is_alive():
             with contextlib.suppress(Exception):
                 self._run(asyncio.sleep(0), "the server's loop")
-        return [self._describe(error) for error in list(self._errors)]
-
-    def _describe(self, error: BaseException | str) -> str:
-        if isinstance(error, str):
-            return error
-        line = f"{type(error).__name__}: {error}"
-        path = getattr(self.module, "__file__", None)
-        frames = [f for f in traceback.extract_tb(error.__traceback__) if f.filename == path]
-        if frames:
-            line += f" (line {frames[-1].lineno}, in {frames[-1].name})"
-        return line
+        return [describe_error(error, self.module) for error in list(self._errors)]
 
     def fail(self, message: str) -> NoReturn:
         """Fail the test with `message`, after the server's own error if it raised one."""
