@@ -88,7 +88,10 @@ class Client:
         try:
             self.ws.send(message)
         except Exception as exc:
-            self.served.fail(f"{self.name} sent {describe(message)}: {explain(exc)}")
+            # Worded like a failed recv(): when the handler dies, which of the two notices
+            # first is a matter of timing, and the verdict must not depend on it.
+            sent = describe(message)
+            self.served.fail(f"{self.name} sent {sent}, and got no reply: {explain(exc)}")
 
     def recv(self, after: str) -> str | bytes:
         try:
