@@ -6,6 +6,7 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
 from helpers import Resources, assert_released
 
 import wslab
@@ -87,3 +88,28 @@ def test_connect_across_cells_does_not_warn():
         timeout=60,
     )
     assert (result.returncode, result.stderr) == (0, "")
+
+
+def test_stop_all_runs_hooks_first_and_reports_their_failure():
+    """stop_all() calls registered hooks, stops every service even if one fails, then raises."""
+    from wslab import _service
+
+    calls = []
+    server = wslab.echo_server()
+
+    def works():
+        calls.append(("hook", server.running))
+
+    def fails():
+        raise RuntimeError("hook failed")
+
+    _service.on_stop_all(works)
+    _service.on_stop_all(fails)
+    try:
+        with pytest.raises(RuntimeError, match="hook failed"):
+            wslab.stop_all()
+    finally:
+        _service._stop_hooks.remove(works)
+        _service._stop_hooks.remove(fails)
+    assert calls == [("hook", True)]  # hooks run before the services stop
+    assert not server.running

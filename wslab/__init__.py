@@ -14,7 +14,7 @@ Everything runs in background threads of the kernel, each with its own event loo
 from . import protocol
 from ._service import Service, running, stop_all
 from .builtin import echo_server, push_server
-from .chat import ChatServer, chat_server
+from .chat import ChatPanel, ChatServer, chat_panel, chat_server, start_bots
 from .client import Client, connect
 from .doctor import doctor
 from .grading import check
@@ -24,6 +24,7 @@ from .server import Server, serve
 from .tap import Tap, tap
 
 __all__ = [
+    "ChatPanel",
     "ChatServer",
     "Client",
     "HttpServer",
@@ -31,6 +32,7 @@ __all__ = [
     "Server",
     "Service",
     "Tap",
+    "chat_panel",
     "chat_server",
     "check",
     "connect",
@@ -42,6 +44,7 @@ __all__ = [
     "push_server",
     "running",
     "serve",
+    "start_bots",
     "stop_all",
     "tap",
 ]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import atexit
 import threading
+from collections.abc import Callable
 from typing import Self
 
 from ._log import LogView, ServiceLog
@@ -152,12 +153,30 @@ def running() -> dict[str, Service]:
     return _registry.running()
 
 
+_stop_hooks: list[Callable[[], None]] = []
+
+
+def on_stop_all(hook: Callable[[], None]) -> Callable[[], None]:
+    """Have `stop_all()` call `hook` first: for what runs in the kernel but is no service
+    (chat panels and bots, which are clients with threads of their own)."""
+    _stop_hooks.append(hook)
+    return hook
+
+
 def stop_all() -> None:
     """Stop every running wslab service (servers, HTTP servers, taps) and close wslab clients."""
     from .client import close_all_clients  # imported here: client imports nothing of ours
 
+    failures = []
+    for hook in list(_stop_hooks):
+        try:
+            hook()
+        except Exception as exc:  # stop everything else first, then report it
+            failures.append(exc)
     _registry.stop_all()
     close_all_clients()
+    if failures:
+        raise failures[0]
 
 
 atexit.register(stop_all)

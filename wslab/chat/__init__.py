@@ -10,7 +10,21 @@ own; `server` glues them to websockets.
 """
 
 from . import protocol
+from .bots import Bots, ChatBot, start_bots
+from .client import ChatRefused
+from .panel import ChatPanel, chat_panel
 from .room import ChatState
 from .server import ChatServer, chat_server
 
-__all__ = ["ChatServer", "ChatState", "chat_server", "protocol"]
+__all__ = [
+    "Bots",
+    "ChatBot",
+    "ChatPanel",
+    "ChatRefused",
+    "ChatServer",
+    "ChatState",
+    "chat_panel",
+    "chat_server",
+    "protocol",
+    "start_bots",
+]

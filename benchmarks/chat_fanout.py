@@ -1,0 +1,328 @@
+"""Chat fan-out: how long one message takes to reach every member of a room, on this machine.
+
+For a room of N receiving clients (100 and 1,000 by default) plus one sender, the time from the
+sender's ``send()`` until the LAST of the N clients has the message: the fan-out time. Median
+and p99 over R messages (one at a time), for two servers measured in the same run, their
+messages alternating so that both meet the same machine (others' work on a shared machine
+shows as noise: the load average is printed before and after):
+
+- chat:      ``wslab.chat.chat_server()``: JSON parsing, room state, an ack to the sender, then
+             ``websockets.broadcast()`` of one encoded message to the others, a backlog check
+             per member;
+- baseline:  a plain websockets handler that calls ``broadcast()`` with the frame it received
+             to every other connection: the floor for any broadcasting websockets server.
+
+Topology, the notebook's: the server runs on its own loop in a thread of this process (through
+``wslab``), the sender is a synchronous websockets client in this process's main thread. The N
+receivers are asyncio clients in ONE separate process, so they share no GIL with the server.
+
+Clocks: the send time is taken here, arrivals in the client process, both with
+``time.monotonic()``. On Linux that is ``clock_gettime(CLOCK_MONOTONIC)``, one clock for the
+whole system (time since boot), so values from two processes on one machine are comparable;
+the run checks it (a child's reading must fall between two readings taken here around it).
+
+Joining is measured apart: a chat join sends ``joined`` and ``presence`` (the whole member
+list) to everyone already there, so filling a room costs O(N^2) messages and O(N^3) bytes;
+the baseline has no join at all. The chat server runs with a large ``max_backlog`` so that the
+join storm does not get slow members dropped before the measurement starts.
+
+Warming: fresh TCP connections deliver small messages measurably slower than connections that
+have carried some data (seen here: a baseline room of 1,000 took ~50 ms per fan-out fresh,
+~25-35 ms after each connection had received a few hundred KB; our guess is the receive
+window still growing). The chat room's join storm warms its connections, the baseline has no
+such thing; so before timing, both rooms get the same `--warm` texts of 2,000 characters.
+
+    python benchmarks/chat_fanout.py [--clients 100 1000] [--messages 100] [--warmup 5]
+                                     [--warm 200]
+    python benchmarks/chat_fanout.py --quick      # rooms of 100 and 300, 20 messages
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import json
+import multiprocessing
+import os
+import resource
+import statistics
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from multiprocessing.connection import Connection
+from typing import Any
+
+#: Marks a measured message's text: "fanout#<seq>#".
+MARK = "fanout#"
+#: Connections the client process opens at once (the listen backlog is 100 by default).
+CONNECT_AT_ONCE = 50
+#: Characters of each warming text (the chat's default max_text).
+WARM_SIZE = 2000
+#: Seconds a message may take to reach everyone before the run gives up.
+MESSAGE_TIMEOUT = 30.0
+#: Seconds filling a room may take.
+FILL_TIMEOUT = 300.0
+
+
+# --- the client process: N asyncio receivers --------------------------------------------------
+
+
+def raise_fd_limit(needed: int) -> int:
+    """Raise this process's open-files limit to `needed` if the hard limit allows; return it."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < needed:
+        target = needed if hard == resource.RLIM_INFINITY else min(needed, hard)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+        soft = target
+    return soft
+
+
+def receivers(pipe: Connection, url: str, chat: bool, count: int) -> None:
+    """The client process: connect `count` clients, report each message's last arrival."""
+    raise_fd_limit(count + 100)
+    pipe.send(("clock", time.monotonic()))
+    asyncio.run(_receivers(pipe, url, chat, count))
+
+
+async def _receivers(pipe: Connection, url: str, chat: bool, count: int) -> None:
+    from websockets.asyncio.client import connect
+
+    arrived: dict[int, int] = {}
+    first: dict[int, float] = {}
+
+    async def receive(websocket: Any) -> None:
+        async for data in websocket:
+            at = data.find(MARK)
+            if at < 0:
+                continue  # joined, presence...: the room's chatter
+            now = time.monotonic()
+            start = at + len(MARK)
+            seq = int(data[start : data.index("#", start)])
+            n = arrived[seq] = arrived.get(seq, 0) + 1
+            if n == 1:
+                first[seq] = now
+            if n == count:
+                pipe.send(("done", seq, first.pop(seq), now))
+                del arrived[seq]
+
+    async def open_one(index: int) -> Any:
+        websocket = await connect(
+            url, proxy=None, compression=None, ping_interval=None, open_timeout=60
+        )
+        if chat:
+            await websocket.send(json.dumps({"type": "join", "nick": f"c{index}"}))
+            while json.loads(await websocket.recv())["type"] != "welcome":
+                pass
+        return websocket
+
+    started = time.monotonic()
+    websockets: list[Any] = []
+    tasks = []
+    for batch in range(0, count, CONNECT_AT_ONCE):
+        indexes = range(batch, min(batch + CONNECT_AT_ONCE, count))
+        opened = await asyncio.gather(*(open_one(i) for i in indexes))
+        websockets += opened
+        # Read from now on: the others' joins arrive while the rest connect.
+        tasks += [asyncio.create_task(receive(ws)) for ws in opened]
+    # The receivers are the measuring instrument: a garbage collection among a thousand
+    # connections' objects pauses this process for milliseconds (measured: 300 receivers,
+    # the last arrival 13 ms after the send without collections, 28 ms with), which would be
+    # counted as fan-out. Nothing here lives long enough to need the collector.
+    gc.collect()
+    gc.disable()
+    pipe.send(("ready", time.monotonic() - started))
+    loop = asyncio.get_running_loop()
+    await loop.run_in_executor(None, pipe.recv)  # "stop"
+    await asyncio.gather(*(websocket.close() for websocket in websockets))
+    await asyncio.gather(*tasks, return_exceptions=True)
+
+
+# --- this process: the server thread and the sender ----------------------------------------
+
+
+@contextmanager
+def chat_server_url() -> Iterator[str]:
+    from wslab.chat.server import chat_server
+
+    with chat_server("bench-chat", max_backlog=1 << 30) as server:
+        yield server.url
+
+
+@contextmanager
+def baseline_server_url() -> Iterator[str]:
+    from websockets.asyncio.server import broadcast
+
+    import wslab
+
+    members: set[Any] = set()
+
+    async def relay(websocket: Any) -> None:
+        members.add(websocket)
+        try:
+            async for message in websocket:
+                broadcast([m for m in members if m is not websocket], message)
+        finally:
+            members.discard(websocket)
+
+    with wslab.serve(relay, name="bench-baseline") as server:
+        yield server.url
+
+
+SERVERS = {"chat": chat_server_url, "baseline": baseline_server_url}
+
+
+class Room:
+    """A server (thread), `count` receivers (another process) and a sender (this thread)."""
+
+    def __init__(self, kind: str, count: int, stack: ExitStack) -> None:
+        from websockets.sync.client import connect
+
+        self.kind, self.count = kind, count
+        self._process: multiprocessing.process.BaseProcess | None = None
+        stack.callback(self._stop_receivers)
+        # Exits run last first: the server stops before the receivers leave. Stopping it
+        # first puts every connection in CLOSING at once, and broadcast() skips those; the
+        # receivers leaving one by one would send each "left" and "presence" to all the
+        # others, N^2 messages again (half a minute for 1,000).
+        url = stack.enter_context(SERVERS[kind]())
+        context = multiprocessing.get_context("spawn")  # no fork of a process with threads
+        self._pipe, there = context.Pipe()
+        process = context.Process(target=receivers, args=(there, url, kind == "chat", count))
+        process.daemon = True
+        before = time.monotonic()
+        process.start()
+        self._process = process
+        kind_, child_clock = self._pipe.recv()
+        after = time.monotonic()
+        # CLOCK_MONOTONIC is system-wide: a reading there falls between two readings here.
+        if not (kind_ == "clock" and before <= child_clock <= after):
+            raise RuntimeError(f"clocks not comparable: {before} <= {child_clock} <= {after}?")
+        if not self._pipe.poll(FILL_TIMEOUT):
+            raise TimeoutError(f"{count} clients not connected within {FILL_TIMEOUT} s")
+        _, self.fill_seconds = self._pipe.recv()
+        self._ws = stack.enter_context(
+            connect(url, proxy=None, compression=None, ping_interval=None)
+        )
+        if kind == "chat":
+            self._ws.send(json.dumps({"type": "join", "nick": "sender"}))
+            self._read_until("welcome", FILL_TIMEOUT)
+        self.fanout: list[float] = []
+        self.first: list[float] = []
+        self._seq = 0
+
+    def measure(self, keep: bool = True, timeout: float = MESSAGE_TIMEOUT) -> None:
+        """Send one message; record when the first and the last receiver had it."""
+        seq, self._seq = self._seq, self._seq + 1
+        text = json.dumps({"type": "say", "text": f"{MARK}{seq}#"})
+        sent = time.monotonic()
+        self._ws.send(text)
+        if not self._pipe.poll(timeout):
+            raise TimeoutError(f"{self.kind}: message {seq} did not reach {self.count} clients")
+        kind, done_seq, first_at, last_at = self._pipe.recv()
+        if (kind, done_seq) != ("done", seq):
+            raise RuntimeError(f"{self.kind}: expected message {seq} done, got {kind} {done_seq}")
+        if keep:
+            self.fanout.append(last_at - sent)
+            self.first.append(first_at - sent)
+        if self.kind == "chat":  # read the ack, so that nothing piles up for the sender
+            self._read_until("ack", timeout)
+
+    def warm(self, count: int, size: int) -> None:
+        """Send `count` texts of `size` characters to everyone, then wait until all have them."""
+        text = json.dumps({"type": "say", "text": "w" * size})
+        for _ in range(count):
+            self._ws.send(text)
+        if self.kind == "chat":
+            for _ in range(count):
+                self._read_until("ack", FILL_TIMEOUT)
+        self.measure(keep=False, timeout=FILL_TIMEOUT)  # arrives after them: TCP keeps order
+
+    def _read_until(self, kind: str, timeout: float) -> None:
+        while json.loads(self._ws.recv(timeout))["type"] != kind:
+            pass
+
+    def _stop_receivers(self) -> None:
+        process = self._process
+        if process is None:
+            return
+        if process.is_alive():
+            self._pipe.send("stop")
+            process.join(30)
+        if process.is_alive():
+            process.kill()
+            process.join()
+
+
+def percentile(values: list[float], p: float) -> float:
+    """The p-th percentile, by linear interpolation between the closest ranks."""
+    ordered = sorted(values)
+    rank = (len(ordered) - 1) * p / 100
+    low = int(rank)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1000:8.2f} ms"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--clients", type=int, nargs="+", default=[100, 1000])
+    parser.add_argument("--messages", type=int, default=100, help="timed messages per room")
+    parser.add_argument("--warmup", type=int, default=5, help="untimed messages first")
+    parser.add_argument(
+        "--warm", type=int, default=200, help=f"texts of {WARM_SIZE} characters sent first"
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="rooms of 100 and 300, 20 messages each"
+    )
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.clients, args.messages, args.warmup, args.warm = [100, 300], 20, 3, 50
+    limit = raise_fd_limit(2 * max(args.clients) + 200)  # both servers' sockets live here
+
+    info = time.get_clock_info("monotonic")
+    print(
+        f"chat fan-out: time until the last of N clients has a message; {args.messages} "
+        f"messages per room (+{args.warmup} warm-up, after {args.warm} texts of {WARM_SIZE} "
+        "characters), chat and baseline interleaved"
+    )
+    print(
+        f"clock: time.monotonic() is {info.implementation} (system-wide on Linux); "
+        f"open files {limit}; load average before {os.getloadavg()[0]:.2f}"
+    )
+    print("fill: seconds to connect (and, for the chat, join) the N receivers")
+    print(f"{'server':<9} {'N':>5} {'fill':>9}  {'median':>11} {'p99':>11}  {'first (median)':>14}")
+    ratios = []
+    for count in args.clients:
+        with ExitStack() as stack:
+            rooms = [Room(kind, count, stack) for kind in SERVERS]
+            for room in rooms:  # the first message also waits for the join storm to drain
+                room.measure(keep=False, timeout=FILL_TIMEOUT)
+                room.warm(args.warm, WARM_SIZE)
+            for n in range(args.warmup + args.messages):
+                for room in rooms:  # alternate, so that both see the same machine
+                    room.measure(keep=n >= args.warmup)
+            for room in rooms:
+                print(
+                    f"{room.kind:<9} {count:>5} {room.fill_seconds:>7.2f} s  "
+                    f"{ms(statistics.median(room.fanout))} {ms(percentile(room.fanout, 99))}  "
+                    f"{ms(statistics.median(room.first)):>14}",
+                    flush=True,
+                )
+            chat, base = (room.fanout for room in rooms)
+            ratios.append(
+                f"N={count}: chat / baseline = "
+                f"{statistics.median(chat) / statistics.median(base):.2f}x (median), "
+                f"{percentile(chat, 99) / percentile(base, 99):.2f}x (p99)"
+            )
+    print("\n".join(ratios))
+    print(f"load average after {os.getloadavg()[0]:.2f} (others' work on this machine adds noise)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
