@@ -16,7 +16,7 @@ CHROMIUM := /usr/bin/chromium
 NBVAL  := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg \
           --nbval-cell-timeout=120
 
-.PHONY: install lab test test-fast bench notebooks exercises clean
+.PHONY: install lab test test-fast bench bench-chat notebooks exercises clean
 
 install: $(COURSE)
 
@@ -55,6 +55,10 @@ test-fast: $(TESTS)
 
 bench: $(COURSE)
 	$(BIN)/python benchmarks/echo_rtt.py
+
+# Chat fan-out to rooms of 100 and 1,000 clients (about a minute; --quick: 100 and 300).
+bench-chat: $(COURSE)
+	$(BIN)/python benchmarks/chat_fanout.py
 
 # Re-execute every notebook in place, so that its stored outputs are the ones nbval compares.
 notebooks: $(TESTS)
