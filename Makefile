@@ -16,7 +16,7 @@ CHROMIUM := /usr/bin/chromium
 NBVAL  := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg \
           --nbval-cell-timeout=120
 
-.PHONY: install lab test test-fast bench bench-chat notebooks exercises clean
+.PHONY: install lab test test-fast bench bench-full bench-chat notebooks exercises clean
 
 install: $(COURSE)
 
@@ -53,8 +53,12 @@ test: $(TESTS) $(CHROMIUM)
 test-fast: $(TESTS)
 	$(BIN)/python -m pytest tests
 
+# The must-show ratios of the performance lab, written to benchmarks/results/latest.md.
 bench: $(COURSE)
-	$(BIN)/python benchmarks/echo_rtt.py
+	$(BIN)/python benchmarks/perf_lab.py
+
+bench-full: $(COURSE)
+	$(BIN)/python benchmarks/perf_lab.py --full
 
 # Chat fan-out to rooms of 100 and 1,000 clients (about a minute; --quick: 100 and 300).
 bench-chat: $(COURSE)

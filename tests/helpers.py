@@ -79,3 +79,19 @@ def assert_released(before: Resources, timeout: float = 5.0) -> None:
                 f"listening {sorted(now.listening - before.listening)}"
             )
         time.sleep(0.01)
+
+
+def child_pids() -> set[int]:
+    """Processes whose parent is this process, zombies (exited, not yet reaped) included."""
+    children = set()
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except OSError:  # ended meanwhile
+            continue
+        if int(fields[1]) == os.getpid():
+            children.add(int(entry))
+    return children

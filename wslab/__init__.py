@@ -12,6 +12,7 @@ Everything runs in background threads of the kernel, each with its own event loo
 """
 
 from . import protocol
+from ._process import ProcessServer
 from ._service import Service, running, stop_all
 from .builtin import echo_server, push_server
 from .chat import ChatPanel, ChatServer, chat_panel, chat_server, start_bots
@@ -29,6 +30,7 @@ __all__ = [
     "Client",
     "HttpServer",
     "Inspector",
+    "ProcessServer",
     "Server",
     "Service",
     "Tap",

@@ -26,6 +26,12 @@ def main(argv: list[str] | None = None) -> int:
     grade.add_argument("--json", type=Path, help="write the scores to this JSON file")
     grade.add_argument("--out", type=Path, help="class mode: where gradebook.csv/json go")
     grade.add_argument("--timeout", type=float, default=None, help="seconds per exercise")
+    bench = commands.add_parser(
+        "bench", help="measure latency, throughput, bytes on the wire and fan-out"
+    )
+    bench.add_argument("--full", action="store_true", help="more of everything (~2 minutes)")
+    bench.add_argument("--json", type=Path, help="also write the results to this JSON file")
+    bench.add_argument("--plot", type=Path, help="also draw the results to this image file")
     exercises = commands.add_parser("exercises", help="generate exercises/ from solutions/")
     exercises.add_argument("action", choices=["build"])
     exercises.add_argument("--check", action="store_true", help="only check they are current")
@@ -42,6 +48,10 @@ def main(argv: list[str] | None = None) -> int:
         return 0 if report.ok else 1
     if args.command == "grade":
         return _grade(args)
+    if args.command == "bench":
+        from .bench.cli import main as bench_main
+
+        return bench_main(full=args.full, json_path=args.json, plot_path=args.plot)
     if args.command == "exercises":
         return _exercises(args.check)
     if args.command == "notebooks":

@@ -19,6 +19,7 @@ from websockets.asyncio.server import ServerConnection
 from websockets.asyncio.server import serve as websockets_serve
 from websockets.exceptions import ConnectionClosed
 
+from ._process import ProcessServer, serve_process  # _process imports no server module
 from ._service import LOOPBACK, Service, _registry
 
 Handler = Callable[[ServerConnection], Awaitable[None]]
@@ -119,14 +120,24 @@ class Server(Service):
         )
 
 
-def serve(handler: Handler, name: str | None = None, **options: Any) -> Server:
+def serve(
+    handler: Handler | str, name: str | None = None, *, process: bool = False, **options: Any
+) -> Server | ProcessServer:
     """Serve `handler` on ``ws://127.0.0.1:<free port>/`` from a background thread.
 
     `name` defaults to the handler's name. A server already running under that name is
     stopped first, so re-running a cell is safe; pass distinct names to run one handler twice.
     Other keyword arguments go to `websockets.asyncio.server.serve` (e.g. ``origins``,
     ``max_size``, ``ping_interval``, ``compression="deflate"``).
+
+    ``process=True`` runs the server in a child process instead, with a GIL of its own (for
+    measurements; see `wslab._process`). The child imports the handler by name, so it must
+    live in a .py file, not a notebook cell; `handler` may also be a built-in server's name
+    ("echo", "push", "http", "room", "tcp-echo", "bench") or "module:function", and the
+    options must then be JSON values.
     """
+    if process:
+        return serve_process(handler, name=name, **options)
     _check_handler(handler)
     name = name or getattr(handler, "__name__", "server")
     _registry.replace(name)
