@@ -69,13 +69,13 @@ def test_client_vanishing_does_not_disturb_others(moment, how, capfd):
     assert capfd.readouterr() == ("", "")
 
 
-def test_garbage_instead_of_a_handshake_is_dropped(capfd):
-    """Bytes that are not HTTP are dropped unanswered (websockets' choice); service goes on."""
+def test_garbage_instead_of_a_handshake_gets_400(capfd):
+    """Bytes that are not HTTP get a 400 (websockets alone would hang up); service goes on."""
     server = wslab.echo_server()
     with raw_connection(server) as sock:
         sock.sendall(b"\x16\x03\x01 this is not HTTP\r\n\r\n")
         answer = sock.recv(4096)
-    assert answer == b""
+    assert answer.startswith(b"HTTP/1.1 400 Bad Request\r\n")
     with wslab.connect(server.url) as client:
         assert client.request("ok") == "ok"
     assert capfd.readouterr() == ("", "")

@@ -11,7 +11,7 @@ Everything runs in background threads of the kernel, each with its own event loo
     wslab.stop_all()
 """
 
-from . import protocol
+from . import protocol, tls
 from ._process import ProcessServer
 from ._service import Service, running, stop_all
 from .builtin import echo_server, push_server
@@ -49,4 +49,5 @@ __all__ = [
     "start_bots",
     "stop_all",
     "tap",
+    "tls",
 ]

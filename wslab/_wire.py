@@ -25,6 +25,8 @@ RAW_KEEP = 256
 PAYLOAD_KEEP = 65_536
 #: An HTTP head longer than this is not decoded (the stream is shown as opaque bytes).
 MAX_HEAD = 65_536
+#: Nor is a frame longer than this: the decoder would have to hold all of it in memory.
+MAX_FRAME = 16 * 2**20
 
 
 @dataclass(frozen=True)
@@ -146,7 +148,7 @@ class DirectionDecoder:
         self.mode = "http"
         self._buffer = bytearray()
         self._skip_body = 0
-        self._parser = protocol.FrameParser(strict=False)
+        self._parser = protocol.FrameParser(strict=False, max_payload=MAX_FRAME)
         self._pending = bytearray()  # raw bytes fed to the frame parser, not yet attributed
 
     def feed(self, data: bytes) -> list[dict[str, Any]]:

@@ -7,7 +7,10 @@ It is websockets' own sync client with the defaults a notebook needs:
   reach a server on the kernel's loopback;
 - it works both in a ``with`` block and across cells with an explicit ``close()``, without
   websockets' deprecation warning for the latter (cells are not ``with`` blocks);
-- every client wslab opens is closed by `wslab.stop_all()` and at exit.
+- every client wslab opens is closed by `wslab.stop_all()` and at exit;
+- when a wslab server of this kernel is behind the URL and its handler crashes, the error
+  that the client then meets (a 1011 close, a timeout) carries a note saying what the
+  handler raised, so a bug in a handler never looks like a silent hang.
 """
 
 from __future__ import annotations
@@ -17,8 +20,9 @@ import time
 import weakref
 from collections.abc import Iterator
 from typing import Any, Self
+from urllib.parse import urlsplit
 
-from websockets.exceptions import ConnectionClosedOK
+from websockets.exceptions import ConnectionClosed, ConnectionClosedOK
 from websockets.sync.client import ClientConnection
 from websockets.sync.client import connect as websockets_connect
 from websockets.typing import Data
@@ -36,19 +40,31 @@ _clients_lock = threading.Lock()
 class Client:
     """A connected WebSocket client; `connection` is the underlying websockets connection."""
 
-    def __init__(self, connection: ClientConnection, timeout: float | None) -> None:
+    def __init__(
+        self, connection: ClientConnection, timeout: float | None, server: Any = None
+    ) -> None:
         self.connection = connection
         self.timeout = timeout
+        self._server = server  # the wslab Server behind the URL, if it runs in this kernel
+        self._errors_seen = len(getattr(server, "errors", ()))
 
     # --- messages --------------------------------------------------------------------------
 
     def send(self, message: Data) -> None:
         """Send a text (str) or binary (bytes) message."""
-        self.connection.send(message)
+        try:
+            self.connection.send(message)
+        except ConnectionClosed as exc:
+            self._note_server_errors(exc)
+            raise
 
     def recv(self, timeout: float | None | object = _DEFAULT) -> Data:
         """Receive the next message; raise TimeoutError if none arrives in time."""
-        return self.connection.recv(self._timeout(timeout))
+        try:
+            return self.connection.recv(self._timeout(timeout))
+        except (ConnectionClosed, TimeoutError) as exc:
+            self._note_server_errors(exc)
+            raise
 
     def request(self, message: Data, timeout: float | None | object = _DEFAULT) -> Data:
         """Send a message and return the next message received (one round trip)."""
@@ -69,7 +85,20 @@ class Client:
 
     def close(self, code: int = 1000, reason: str = "") -> None:
         """Run the closing handshake; safe to call more than once."""
+        self._stop_flow_control()
         self.connection.close(code, reason)
+
+    def _stop_flow_control(self) -> None:
+        # websockets stops reading the socket while more than `max_queue` messages wait
+        # unread. Once we close, unread messages no longer matter, but the server's Close
+        # frame sits behind them: without this, closing a client that stopped reading a
+        # busy server (a push server, a chat) waits the whole close timeout and ends in 1006.
+        messages = self.connection.recv_messages
+        with messages.mutex:
+            messages.high = messages.low = None
+            if messages.paused:
+                messages.paused = False
+                messages.resume()
 
     # --- state -----------------------------------------------------------------------------
 
@@ -115,6 +144,19 @@ class Client:
     def _timeout(self, timeout: float | None | object) -> float | None:
         return self.timeout if timeout is _DEFAULT else timeout  # type: ignore[return-value]
 
+    def _note_server_errors(self, exc: BaseException) -> None:
+        """Add what the server's handler raised since we connected to `exc`, once."""
+        errors = getattr(self._server, "errors", [])[self._errors_seen :]
+        if not errors:
+            return
+        self._errors_seen += len(errors)
+        error, name = errors[-1], self._server.name
+        exc.add_note(
+            f"The server {name!r} behind this connection failed: its handler raised "
+            f"{type(error).__name__}: {error}\n"
+            f"(the traceback is in its log: wslab.running()[{name!r}].log('error'))"
+        )
+
 
 def connect(url: str, *, timeout: float | None = DEFAULT_TIMEOUT, **options: Any) -> Client:
     """Open a WebSocket connection to `url` and return a `Client`.
@@ -128,10 +170,24 @@ def connect(url: str, *, timeout: float | None = DEFAULT_TIMEOUT, **options: Any
     options.setdefault("close_timeout", timeout)
     # legacy=True returns the connection itself, for use across cells without `with`.
     connection = websockets_connect(url, legacy=True, **options)
-    client = Client(connection, timeout)
+    client = Client(connection, timeout, _server_at(url))
     with _clients_lock:
         _clients.add(client)
     return client
+
+
+def _server_at(url: str) -> Any:
+    """The wslab service of this kernel listening at `url`'s port, looking through taps."""
+    from ._service import running  # imported here: _service imports this module
+
+    services = list(running().values())
+    port = urlsplit(url).port
+    for _ in range(len(services)):  # a tap in front of a tap...; never loop forever
+        service = next((s for s in services if s.port == port), None)
+        if service is None or not hasattr(service, "target"):
+            return service
+        port = urlsplit(service.target).port
+    return None
 
 
 def close_all_clients() -> None:

@@ -480,6 +480,10 @@ def http_server(name: str = "http", interval: float | None = 0.5, **options: Any
     Options: ``max_body``, ``history``, ``host``, ``port``, ``idle_timeout``,
     ``request_timeout`` (defaults in `DEFAULT_OPTIONS`). A server already running under `name`
     is stopped first, so re-running a cell is safe.
+
+    Warning: ``host="0.0.0.0"`` (or any address but loopback) makes the server reachable from
+    other machines, so that anyone on the network can read and publish events. The default,
+    127.0.0.1, keeps it inside this computer; change it only if you mean it.
     """
     unknown = sorted(set(options) - set(DEFAULT_OPTIONS))
     if unknown:

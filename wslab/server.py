@@ -8,6 +8,7 @@ and nothing collides with whatever else runs on the machine.
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import itertools
 import threading
@@ -17,18 +18,57 @@ from typing import Any
 
 from websockets.asyncio.server import ServerConnection
 from websockets.asyncio.server import serve as websockets_serve
-from websockets.exceptions import ConnectionClosed
+from websockets.exceptions import ConnectionClosed, InvalidMessage
+from websockets.protocol import State
+from websockets.server import ServerProtocol
 
 from ._process import ProcessServer, serve_process  # _process imports no server module
 from ._service import LOOPBACK, Service, _registry
 
 Handler = Callable[[ServerConnection], Awaitable[None]]
 
+#: Seconds stop() waits for clients to answer the closing handshake before hanging up.
+STOP_GRACE = 2.0
+
+
+class AnsweringConnection(ServerConnection):
+    """websockets' server connection, except that a request it cannot parse gets a 400.
+
+    websockets 17 hangs up without a word when the bytes before the handshake are not an
+    HTTP request (`ServerProtocol.parse()` sets `InvalidMessage`, then sends EOF). Someone
+    typing a request by hand deserves to see why, so the 400 goes out just before that EOF.
+    A client that left mid-request (EOFError) is not answered: nobody would read it.
+    """
+
+    def __init__(self, protocol: ServerProtocol, *args: Any, **kwargs: Any) -> None:
+        super().__init__(protocol, *args, **kwargs)
+        send_eof = protocol.send_eof
+
+        def answer_then_send_eof() -> None:
+            exc = protocol.handshake_exc
+            if (
+                protocol.state is State.CONNECTING
+                and not protocol.writes  # no response on its way yet
+                and type(exc) is InvalidMessage
+                and not isinstance(exc.__cause__, EOFError)
+            ):
+                reason = f"{exc}: {exc.__cause__}"
+                text = f"Failed to open a WebSocket connection: {reason}.\n"
+                response = protocol.reject(400, text)
+                protocol.writes.append(response.serialize())
+                protocol.logger.info("connection rejected (400 Bad Request): %s", reason)
+            send_eof()
+
+        protocol.send_eof = answer_then_send_eof  # type: ignore[method-assign]
+
+
 #: Options wslab sets differently from websockets' defaults, and why.
 DEFAULT_OPTIONS: dict[str, Any] = {
     # The course looks at frames on the wire; compressed payloads would be unreadable there.
     # Lesson 04 turns compression on explicitly to show what it does.
     "compression": None,
+    # Answer requests that are not HTTP with 400 instead of silence.
+    "create_connection": AnsweringConnection,
 }
 
 
@@ -69,6 +109,8 @@ class Server(Service):
     async def _start(self) -> tuple[str, int]:
         host = self.options.pop("host", LOOPBACK)
         port = self.options.pop("port", 0)
+        if self.options.get("ssl") is not None:
+            self.scheme = "wss"  # TLS: see wslab.tls.local_tls()
         self._server = await websockets_serve(
             self._handle, host, port, logger=self._log.logger, **self.options
         )
@@ -77,7 +119,16 @@ class Server(Service):
     async def _stop(self) -> None:
         # websockets closes open connections with 1001 (going away) and waits for handlers.
         self._server.close()
-        await self._server.wait_closed()
+        try:
+            async with asyncio.timeout(STOP_GRACE):
+                await self._server.wait_closed()
+        except TimeoutError:
+            # A client that stopped reading (a wslab client in a cell that no longer calls
+            # recv()) never answers our Close frame: don't wait websockets' close_timeout
+            # (10 s) for it. Its 1001 is already on its way; hang up, as an exiting process would.
+            for connection in list(self._server.all_connections):  # also those closing
+                connection.transport.abort()
+            await self._server.wait_closed()
 
     # --- per connection --------------------------------------------------------------------
 
@@ -128,7 +179,12 @@ def serve(
     `name` defaults to the handler's name. A server already running under that name is
     stopped first, so re-running a cell is safe; pass distinct names to run one handler twice.
     Other keyword arguments go to `websockets.asyncio.server.serve` (e.g. ``origins``,
-    ``max_size``, ``ping_interval``, ``compression="deflate"``).
+    ``max_size``, ``ping_interval``, ``compression="deflate"``; ``ssl`` for ``wss://``, see
+    `wslab.tls.local_tls`).
+
+    Warning: ``host="0.0.0.0"`` (or any address but loopback) makes the server reachable from
+    other machines, so that anyone on the network can connect and run your handler. The
+    default, 127.0.0.1, keeps it inside this computer; change it only if you mean it.
 
     ``process=True`` runs the server in a child process instead, with a GIL of its own (for
     measurements; see `wslab._process`). The child imports the handler by name, so it must

@@ -14,6 +14,7 @@ sees every frame that led to it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import socket
 import threading
@@ -35,10 +36,10 @@ class Tap(Service):
     kind = "tap"
 
     def __init__(self, target: str, name: str, max_records: int = MAX_RECORDS) -> None:
-        super().__init__(name)
         parts = urlsplit(target)
         if parts.scheme not in ("ws", "http") or not parts.hostname or not parts.port:
             raise ValueError(f"tap needs a ws:// or http:// URL with a port, got {target!r}")
+        super().__init__(name)  # after the check: this starts the loop thread
         self.target = target
         self.scheme = parts.scheme
         self._target_host = parts.hostname
@@ -204,4 +205,5 @@ def _no_delay(writer: asyncio.StreamWriter) -> None:
     # delays of tens of milliseconds to small messages (Nagle + delayed ACK).
     sock = writer.get_extra_info("socket")
     if sock is not None:
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        with contextlib.suppress(OSError):  # a client that has already reset: nothing to do
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)

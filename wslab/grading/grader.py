@@ -5,7 +5,9 @@ forever, block on a socket, print megabytes or leave threads and processes behin
 exercise of each submission runs in its own pytest subprocess, in its own process group,
 with its output sent to a file and a wall-clock limit; the subprocess records results after
 every test (see `plugin`), so a killed run still yields a verdict for what ran. Whatever the
-submission does, the grader returns a readable verdict per exercise, never hangs.
+submission does, the grader returns a readable verdict per exercise, never hangs. Afterwards
+every process of the run is killed: its process group, and (on Linux) whatever left the group
+(setsid, a double fork) but still carries the run's mark in its environment.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import uuid
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -28,6 +31,9 @@ TESTS = ROOT / "tests" / "exercises"
 #: Wall-clock limit for one exercise of one submission, and for one of its tests.
 EXERCISE_TIMEOUT = 90.0
 TEST_TIMEOUT = 15.0
+
+#: Environment variable marking every process of one grading run (see `_kill_marked`).
+RUN_MARK = "WSLAB_GRADING_RUN"
 
 
 @dataclass
@@ -229,7 +235,13 @@ def _run_exercise(
             "-o",
             "addopts=",
         ]
-        env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "WSLAB_SUBMISSION": str(folder)}
+        mark = uuid.uuid4().hex
+        env = {
+            **os.environ,
+            "PYTHONDONTWRITEBYTECODE": "1",
+            "WSLAB_SUBMISSION": str(folder),
+            RUN_MARK: mark,
+        }
         verdict = ""
         with open(Path(tmp) / "output.txt", "wb") as output:
             process = subprocess.Popen(
@@ -246,8 +258,10 @@ def _run_exercise(
             except subprocess.TimeoutExpired:
                 verdict = f"timed out: stopped after {timeout:g} s"
             finally:
-                # Kill the whole group: whatever the submission started goes too.
+                # Kill the whole group: whatever the submission started goes too; then what
+                # escaped the group, so that it cannot disturb the next submission.
                 _kill_group(process)
+                _kill_marked(mark)
         data = _read_results(results_file)
         if data is None:
             tail = _tail(Path(tmp) / "output.txt")
@@ -269,6 +283,38 @@ def _kill_group(process: subprocess.Popen) -> None:
     except (ProcessLookupError, PermissionError):
         pass
     process.wait()
+
+
+def _kill_marked(mark: str, passes: int = 10) -> None:
+    """Kill every process whose environment has ``RUN_MARK=mark`` (Linux /proc; else no-op).
+
+    Several passes, because a process may fork while we kill its parent. A process that
+    clears its environment escapes this; the group kill and the time limits still apply.
+    """
+    if not os.path.isdir("/proc"):
+        return
+    needle = f"{RUN_MARK}={mark}".encode()
+    for _ in range(passes):
+        marked = [pid for pid in _pids() if pid != os.getpid() and needle in _environ(pid)]
+        for pid in marked:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+        if not marked:
+            return
+
+
+def _pids() -> list[int]:
+    return [int(name) for name in os.listdir("/proc") if name.isdigit()]
+
+
+def _environ(pid: int) -> list[bytes]:
+    try:
+        with open(f"/proc/{pid}/environ", "rb") as environ:
+            return environ.read().split(b"\0")
+    except OSError:  # gone meanwhile, or not ours to read
+        return []
 
 
 def _read_results(path: Path) -> dict | None:
