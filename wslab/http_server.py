@@ -31,6 +31,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from . import protocol
 from ._service import LOOPBACK, Service, _registry
+from ._streams import no_delay
 
 __all__ = ["HttpServer", "http_server"]
 
@@ -295,7 +296,7 @@ class HttpServer(Service):
             # ~44 ms here instead of ~0.2 ms. asyncio already turns it off on its transports
             # (stdlib http.server does not); we say so explicitly because it matters. Each
             # response is also one write(), so a head never waits for an ACK before its body.
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            no_delay(writer)
             why = await self._serve_requests(conn, reader)
         except ConnectionError as exc:  # reset or broken pipe: the client went away
             why = f"{type(exc).__name__}"

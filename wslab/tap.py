@@ -14,15 +14,14 @@ sees every frame that led to it.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import itertools
-import socket
 import threading
 import time
 from typing import Any
 from urllib.parse import urlsplit
 
-from ._service import LOOPBACK, Service, _registry
+from ._service import _registry
+from ._streams import StreamService, no_delay
 from ._wire import CLIENT_TO_SERVER, SERVER_TO_CLIENT, DirectionDecoder, WireRecord, WireTable
 
 #: How many records a tap keeps; the oldest are dropped first.
@@ -30,7 +29,7 @@ MAX_RECORDS = 10_000
 READ_SIZE = 65_536
 
 
-class Tap(Service):
+class Tap(StreamService):
     """A recording proxy in front of one server; see `tap()`."""
 
     kind = "tap"
@@ -53,10 +52,6 @@ class Tap(Service):
         self._seq = itertools.count(1)
         self._conn_ids = itertools.count(1)
         self._started = time.perf_counter()
-        self._server: asyncio.Server | None = None
-        self._writers: set[asyncio.StreamWriter] = set()
-        self.connections_total = 0
-        """Client connections the tap has accepted."""
 
     # --- public API ------------------------------------------------------------------------
 
@@ -106,53 +101,40 @@ class Tap(Service):
 
     # --- lifecycle -------------------------------------------------------------------------
 
-    async def _start(self) -> tuple[str, int]:
-        self._server = await asyncio.start_server(self._proxy, LOOPBACK, 0)
-        return self._server.sockets[0].getsockname()[:2]
-
     async def _stop(self) -> None:
-        assert self._server is not None
-        self._server.close()
-        for writer in list(self._writers):
-            writer.close()
-        await self._server.wait_closed()
+        await super()._stop()
         with self._changed:  # wake whoever waits for records: there will be no more
             self._changed.notify_all()
 
     # --- per connection --------------------------------------------------------------------
 
-    async def _proxy(
+    async def _connection(
         self, client_reader: asyncio.StreamReader, client_writer: asyncio.StreamWriter
     ) -> None:
         conn = next(self._conn_ids)
-        self.connections_total += 1
-        self._writers.add(client_writer)
         try:
-            try:
-                server_reader, server_writer = await asyncio.open_connection(
-                    self._target_host, self._target_port
-                )
-            except OSError as exc:
-                self._log.error(f"connection {conn}: cannot reach {self.target}: {exc}")
-                return
-            self._writers.add(server_writer)
-            for writer in (client_writer, server_writer):
-                _no_delay(writer)
-            self._log.info(f"connection {conn} open")
-            upstream = DirectionDecoder(CLIENT_TO_SERVER)
-            downstream = DirectionDecoder(SERVER_TO_CLIENT)
-            try:
-                await asyncio.gather(
-                    self._pump(conn, upstream, client_reader, server_writer),
-                    self._pump(conn, downstream, server_reader, client_writer),
-                )
-            finally:
-                server_writer.close()
-                self._writers.discard(server_writer)
-            self._log.info(f"connection {conn} closed")
+            server_reader, server_writer = await asyncio.open_connection(
+                self._target_host, self._target_port
+            )
+        except OSError as exc:
+            self._log.error(f"connection {conn}: cannot reach {self.target}: {exc}")
+            return
+        # Tracked like the client's side, so that stop() closes it too. Nagle off: otherwise
+        # the tap itself would hold back small messages by tens of milliseconds.
+        self._writers.add(server_writer)
+        no_delay(server_writer)
+        self._log.info(f"connection {conn} open")
+        upstream = DirectionDecoder(CLIENT_TO_SERVER)
+        downstream = DirectionDecoder(SERVER_TO_CLIENT)
+        try:
+            await asyncio.gather(
+                self._pump(conn, upstream, client_reader, server_writer),
+                self._pump(conn, downstream, server_reader, client_writer),
+            )
         finally:
-            client_writer.close()
-            self._writers.discard(client_writer)
+            server_writer.close()
+            self._writers.discard(server_writer)
+        self._log.info(f"connection {conn} closed")
 
     async def _pump(
         self,
@@ -198,12 +180,3 @@ def tap(target: Any, name: str = "tap") -> Tap:
     url = getattr(target, "url", target)
     _registry.replace(name)
     return Tap(url, name)._launch()
-
-
-def _no_delay(writer: asyncio.StreamWriter) -> None:
-    # Forward each chunk at once: with Nagle's algorithm on, the tap itself would add
-    # delays of tens of milliseconds to small messages (Nagle + delayed ACK).
-    sock = writer.get_extra_info("socket")
-    if sock is not None:
-        with contextlib.suppress(OSError):  # a client that has already reset: nothing to do
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)

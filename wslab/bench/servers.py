@@ -13,14 +13,15 @@ The same functions run in both topologies (``wslab.serve(...)`` on a thread, or
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
-import socket
 from collections import defaultdict
 from typing import Any
 
 from websockets.asyncio.server import ServerConnection, broadcast
 
-from .._service import LOOPBACK, Service, _registry
+from .._service import _registry
+from .._streams import StreamService
 from ..builtin import echo
 from ..server import Server, serve
 
@@ -89,46 +90,17 @@ def room_server(name: str = "room", **options: Any) -> Server:
     return serve(room, name=name, **options)
 
 
-class TcpEchoServer(Service):
+class TcpEchoServer(StreamService):
     """Raw TCP echo: every byte straight back, Nagle off; the floor of every round trip."""
 
     kind = "tcp echo server"
     scheme = "tcp"
 
-    def __init__(self, name: str) -> None:
-        super().__init__(name)
-        self._server: asyncio.Server | None = None
-        self._writers: set[asyncio.StreamWriter] = set()
-        self.connections_total = 0
-
-    @property
-    def connections(self) -> int:
-        return len(self._writers)
-
-    async def _start(self) -> tuple[str, int]:
-        self._server = await asyncio.start_server(self._echo, LOOPBACK, 0)
-        return self._server.sockets[0].getsockname()[:2]
-
-    async def _stop(self) -> None:
-        assert self._server is not None
-        self._server.close()
-        for writer in list(self._writers):
-            writer.close()
-        await self._server.wait_closed()
-
-    async def _echo(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.connections_total += 1
-        self._writers.add(writer)
-        writer.get_extra_info("socket").setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        try:
+    async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        with contextlib.suppress(ConnectionError):
             while data := await reader.read(65536):
                 writer.write(data)
                 await writer.drain()
-        except ConnectionError:
-            pass
-        finally:
-            self._writers.discard(writer)
-            writer.close()
 
 
 def tcp_echo_server(name: str = "tcp-echo") -> TcpEchoServer:
