@@ -7,6 +7,7 @@ A module of its own rather than conftest.py: tests/exercises has a conftest.py t
 from __future__ import annotations
 
 import os
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -95,3 +96,35 @@ def child_pids() -> set[int]:
         if int(fields[1]) == os.getpid():
             children.add(int(entry))
     return children
+
+
+# --- a WebSocket client on a raw socket, built from the teaching codec ----------------------
+
+
+def raw_connection(server) -> socket.socket:
+    """A plain TCP connection to a wslab service, with a timeout on every read."""
+    return socket.create_connection((server.host, server.port), timeout=5)
+
+
+def handshake(sock: socket.socket, server) -> bytes:
+    """Complete a valid opening handshake on a raw socket; return bytes read past the head."""
+    from wslab import protocol
+
+    key = protocol.generate_key()
+    sock.sendall(protocol.build_request(f"127.0.0.1:{server.port}", "/", key))
+    buffer = b""
+    while (end := protocol.find_head_end(buffer)) is None:
+        buffer += sock.recv(4096)
+    protocol.check_response(protocol.parse_response(buffer[:end]), key)
+    return buffer[end:]
+
+
+def read_frames(sock: socket.socket, parser, already: bytes = b"") -> list:
+    """Feed `parser` what was already read, then the socket, until it yields frames."""
+    frames = parser.feed(already)
+    while not frames:
+        data = sock.recv(4096)
+        if not data:
+            raise ConnectionError("the server closed the connection before a whole frame")
+        frames = parser.feed(data)
+    return frames

@@ -5,26 +5,10 @@ from __future__ import annotations
 import socket
 
 import pytest
-from helpers import wait_until
+from helpers import handshake, raw_connection, read_frames, wait_until
 
 import wslab
 from wslab import protocol
-
-
-def raw_connection(server):
-    return socket.create_connection((server.host, server.port), timeout=5)
-
-
-def handshake(sock, server) -> bytes:
-    """Complete a valid opening handshake on a raw socket; return bytes read past the head."""
-    key = protocol.generate_key()
-    sock.sendall(protocol.build_request(f"127.0.0.1:{server.port}", "/", key))
-    buffer = b""
-    while (end := protocol.find_head_end(buffer)) is None:
-        buffer += sock.recv(4096)
-    protocol.check_response(protocol.parse_response(buffer[:end]), key)
-    return buffer[end:]
-
 
 VANISHING = {
     "mid-handshake": lambda sock, server: sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nUpg"),
@@ -105,10 +89,7 @@ def test_unmasked_client_frame_is_failed_with_1002():
     with raw_connection(server) as sock:
         rest = handshake(sock, server)
         sock.sendall(protocol.text("no mask"))
-        parser = protocol.FrameParser(expect_masked=False)
-        frames = parser.feed(rest)
-        while not frames:
-            frames = parser.feed(sock.recv(4096))
+        frames = read_frames(sock, protocol.FrameParser(expect_masked=False), rest)
     assert frames[0].opcode == protocol.Opcode.CLOSE
     assert protocol.parse_close(frames[0].payload)[0] == 1002
     wait_until(lambda: server.connections == 0)

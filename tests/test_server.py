@@ -9,7 +9,7 @@ import threading
 
 import pytest
 import websockets
-from helpers import wait_until
+from helpers import handshake, read_frames, wait_until
 from websockets.asyncio.client import connect as async_connect
 from websockets.sync.client import connect as sync_connect
 
@@ -265,20 +265,12 @@ class TestClients:
             wslab.echo_server() as server,
             socket.create_connection((server.host, server.port), timeout=5) as sock,
         ):
-            key = protocol.generate_key()
-            sock.sendall(protocol.build_request(f"127.0.0.1:{server.port}", "/", key))
-            buffer = b""
-            while (end := protocol.find_head_end(buffer)) is None:
-                buffer += sock.recv(4096)
-            protocol.check_response(protocol.parse_response(buffer[:end]), key)
+            rest = handshake(sock, server)
             sock.sendall(
                 protocol.encode_frame(
                     protocol.Frame(protocol.Opcode.TEXT, b"raw", mask_key=b"abcd")
                 )
             )
-            parser = protocol.FrameParser(expect_masked=False)
-            frames = parser.feed(buffer[end:])
-            while not frames:
-                frames = parser.feed(sock.recv(4096))
+            frames = read_frames(sock, protocol.FrameParser(expect_masked=False), rest)
             assert frames[0].opcode == protocol.Opcode.TEXT
             assert frames[0].payload == b"raw"
