@@ -222,10 +222,10 @@ def test_timelines_on_a_shared_x_axis_show_every_message(longer_first):
     longer, shorter = wire("CSSSCSSSSSSSSC", step=0.025), wire("CSCSCSCS", step=0.010)
     fig = Figure()
     top, bottom = fig.subplots(2, 1, sharex=True)
-    pairs = [(top, longer), (bottom, shorter)] if longer_first else [(bottom, shorter), (top, longer)]
-    for ax, records in pairs:
+    pairs = [(top, longer), (bottom, shorter)]
+    for ax, records in pairs if longer_first else reversed(pairs):
         duplex_timeline(records, ax=ax)
-    for ax, records in [(top, longer), (bottom, shorter)]:
+    for ax, records in pairs:
         low, high = ax.get_xlim()
         drawn = [x for line in gids(ax, TICK_GID) for x in line.get_xdata()]
         assert len(drawn) == len(records)
