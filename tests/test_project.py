@@ -136,6 +136,37 @@ TOOLING = re.compile(
 )
 
 
+def checked_exercises(path: Path) -> set[str]:
+    """The exercises a lesson grades with `wslab.check("exNN")`."""
+    return {
+        m
+        for c in code_cells(path)
+        for m in re.findall(r'wslab\.check\("(ex\d\d)"\)', "".join(c["source"]))
+    }
+
+
+def test_every_exercise_is_checked_in_a_lesson():
+    """Each exercise in exercises/ is introduced and graded by a lesson's wslab.check() cell."""
+    exercises = {p.name[:4] for p in (ROOT / "exercises").glob("ex*.py")}
+    checked = set().union(*(checked_exercises(path) for path in NOTEBOOKS))
+    assert len(exercises) == 10 and checked == exercises
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_lessons_link_the_exercises_they_check(path):
+    """A lesson that grades an exercise links its file with a relative link that resolves, so
+    one click in JupyterLab opens it in the editor."""
+    text = "".join(
+        "".join(c["source"])
+        for c in json.loads(path.read_text())["cells"]
+        if c["cell_type"] == "markdown"
+    )
+    links = re.findall(r"\]\((\.\./exercises/ex\d\d_\w+\.py)\)", text)
+    for link in links:
+        assert (path.parent / link).resolve().is_file(), link
+    assert {Path(link).name[:4] for link in links} >= checked_exercises(path)
+
+
 LESSONS_WITH_PICTURES = [p for p in NOTEBOOKS if p.name[:2] not in ("00",)]
 
 
