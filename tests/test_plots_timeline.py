@@ -215,6 +215,23 @@ def test_timeline_into_a_given_axes():
     assert gids(ax, SHADE_GID) == []
 
 
+@pytest.mark.parametrize("longer_first", [True, False], ids=["longer first", "shorter first"])
+def test_timelines_on_a_shared_x_axis_show_every_message(longer_first):
+    """Two timelines on Axes sharing x: each Axes' view holds all of its own ticks, whichever
+    timeline was drawn last (a shorter one must not clip the longer one's lane)."""
+    longer, shorter = wire("CSSSCSSSSSSSSC", step=0.025), wire("CSCSCSCS", step=0.010)
+    fig = Figure()
+    top, bottom = fig.subplots(2, 1, sharex=True)
+    pairs = [(top, longer), (bottom, shorter)]
+    for ax, records in pairs if longer_first else reversed(pairs):
+        duplex_timeline(records, ax=ax)
+    for ax, records in pairs:
+        low, high = ax.get_xlim()
+        drawn = [x for line in gids(ax, TICK_GID) for x in line.get_xdata()]
+        assert len(drawn) == len(records)
+        assert low < min(drawn) and max(drawn) < high
+
+
 def test_timeline_of_nothing_says_so():
     """No messages: an empty timeline with a note, not an error."""
     fig = duplex_timeline([])

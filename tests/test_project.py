@@ -121,10 +121,50 @@ class TestSanitizer:
         assert self.sanitize(text) != self.sanitize(other)
 
 
-def marker_lines(cell) -> set[str]:
-    """nbval's comment markers in a cell, found the way nbval finds them."""
-    lines = "".join(cell["source"]).splitlines()
-    return {line.strip().lstrip("#").strip() for line in lines if line.strip().startswith("#")}
+def tags(cell) -> set[str]:
+    """A cell's tags: nbval, nbclient and JupyterLab all read these, and nothing else."""
+    return set(cell.get("metadata", {}).get("tags", []))
+
+
+def code_cells(path: Path) -> list[dict]:
+    return [c for c in json.loads(path.read_text())["cells"] if c["cell_type"] == "code"]
+
+
+# Words of the course's test tooling. Lessons speak to learners, who never meet these tools.
+TOOLING = re.compile(
+    r"nbval|\bchecker\b|\bsanitiz|not\s+compared|output\s+is\s+compared|\bpytest\b", re.IGNORECASE
+)
+
+
+def checked_exercises(path: Path) -> set[str]:
+    """The exercises a lesson grades with `wslab.check("exNN")`."""
+    return {
+        m
+        for c in code_cells(path)
+        for m in re.findall(r'wslab\.check\("(ex\d\d)"\)', "".join(c["source"]))
+    }
+
+
+def test_every_exercise_is_checked_in_a_lesson():
+    """Each exercise in exercises/ is introduced and graded by a lesson's wslab.check() cell."""
+    exercises = {p.name[:4] for p in (ROOT / "exercises").glob("ex*.py")}
+    checked = set().union(*(checked_exercises(path) for path in NOTEBOOKS))
+    assert len(exercises) == 10 and checked == exercises
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_lessons_link_the_exercises_they_check(path):
+    """A lesson that grades an exercise links its file with a relative link that resolves, so
+    one click in JupyterLab opens it in the editor."""
+    text = "".join(
+        "".join(c["source"])
+        for c in json.loads(path.read_text())["cells"]
+        if c["cell_type"] == "markdown"
+    )
+    links = re.findall(r"\]\((\.\./exercises/ex\d\d_\w+\.py)\)", text)
+    for link in links:
+        assert (path.parent / link).resolve().is_file(), link
+    assert {Path(link).name[:4] for link in links} >= checked_exercises(path)
 
 
 LESSONS_WITH_PICTURES = [p for p in NOTEBOOKS if p.name[:2] not in ("00",)]
@@ -169,15 +209,32 @@ class TestNotebooks:
         """At least half of the code cells that produce output have that output checked by nbval."""
         notebook = json.loads(path.read_text())
         with_output = [c for c in notebook["cells"] if c["cell_type"] == "code" and c["outputs"]]
-        ignored = [c for c in with_output if "NBVAL_IGNORE_OUTPUT" in marker_lines(c)]
+        ignored = [c for c in with_output if "nbval-ignore-output" in tags(c)]
         assert len(ignored) <= len(with_output) / 2, f"{len(ignored)} of {len(with_output)} ignored"
 
     def test_no_cell_is_skipped(self, path):
         """No cell is skipped by nbval: every cell runs when the notebook is validated."""
-        notebook = json.loads(path.read_text())
-        for cell in notebook["cells"]:
-            if cell["cell_type"] == "code":
-                assert "NBVAL_SKIP" not in marker_lines(cell)
+        for cell in code_cells(path):
+            assert "nbval-skip" not in tags(cell)
+
+    def test_no_nbval_comments(self, path):
+        """Cells are marked with tags, never with `# NBVAL_...` comments (JupyterLab ignores
+        comments: Run All would stop at an expected error)."""
+        for cell in code_cells(path):
+            assert not re.search(r"#\s*NBVAL_", "".join(cell["source"])), "".join(cell["source"])
+
+    def test_expected_errors_are_tagged(self, path):
+        """A cell stores an error exactly when it carries the raises-exception tag, so Run All in
+        JupyterLab continues past every error the lesson shows on purpose."""
+        for cell in code_cells(path):
+            failed = any(output["output_type"] == "error" for output in cell["outputs"])
+            assert failed == ("raises-exception" in tags(cell)), "".join(cell["source"])
+
+    def test_lessons_speak_to_learners(self, path):
+        """No text or code a learner sees names our test tooling ("nbval", "the checker", ...)."""
+        for cell in json.loads(path.read_text())["cells"]:
+            found = TOOLING.search("".join(cell["source"]))
+            assert not found, f"{found.group()!r} in: {''.join(cell['source'])[:200]}"
 
     def test_ends_by_stopping_everything(self, path):
         """The last code cell stops every server, so nothing is left running."""

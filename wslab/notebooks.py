@@ -23,27 +23,12 @@ def execute(path: Path, timeout: int = 120) -> None:
         kernel_name="python3",
         resources={"metadata": {"path": str(path.parent)}},
     )
-    # nbval reads the "# NBVAL_RAISES_EXCEPTION" comment; nbclient only knows the cell tag.
-    # Tag such cells while executing, so that authors write the comment alone.
-    tagged = []
-    for cell in notebook.cells:
-        if cell.cell_type == "code" and _first_line(cell.source) == "# NBVAL_RAISES_EXCEPTION":
-            tags = cell.metadata.setdefault("tags", [])
-            if "raises-exception" not in tags:
-                tags.append("raises-exception")
-                tagged.append(cell)
+    # Cells that fail on purpose carry the "raises-exception" tag, which nbclient, nbval and
+    # JupyterLab's Run All all honour: execution goes on past them.
     client.execute()
-    for cell in tagged:
-        cell.metadata.tags.remove("raises-exception")
-        if not cell.metadata.tags:
-            del cell.metadata["tags"]
     for cell in notebook.cells:
         cell.metadata.pop("execution", None)
     nbformat.write(notebook, path)
-
-
-def _first_line(source: str) -> str:
-    return source.strip().split("\n", 1)[0].strip()
 
 
 def execute_all(paths: list[Path] | None = None) -> None:

@@ -178,6 +178,8 @@ def duplex_timeline(
             gid=TICK_GID,
             label=f"{direction}: {len(times)} message{'s' * (len(times) != 1)}",
         )
-    span = max((shown[-1].t - origin) * 1000, 1.0)
-    ax.set_xlim(-0.04 * span, 1.04 * span)
+    # Margins, not fixed limits: Axes that share their x axis (one timeline above another)
+    # then autoscale to cover every timeline drawn on them, instead of the last one drawn.
+    ax.margins(x=0.04)
+    ax.autoscale(axis="x")
     return fig
