@@ -12,7 +12,7 @@ from helpers import Resources, assert_released, wait_until
 
 import wslab
 from wslab.chat.bots import ChatBot
-from wslab.chat.client import ChatModel, ChatRefused, LogLine, disconnect_all
+from wslab.chat.client import ChatModel, ChatRefused, LogLine, State, disconnect_all
 from wslab.chat.panel import ChatPanel, chat_panel, log_html, online_html
 from wslab.chat.server import chat_server
 
@@ -67,10 +67,10 @@ class TestModel:
     def test_welcome(self):
         """A welcome joins: state, online, the history as lines, a notice, the newest id."""
         model = ChatModel("you")
-        assert model.state == "connecting" and model.header == "you in #lobby: connecting"
+        assert model.state is State.CONNECTING and model.header == "you in #lobby: connecting"
         history = [message(3, "bob", "hi"), message(4, "carol", "hey")]
         assert model.apply(welcome(online=["bob", "carol", "you"], history=history))
-        assert model.state == "joined" and model.online == ["bob", "carol", "you"]
+        assert model.state is State.JOINED and model.online == ["bob", "carol", "you"]
         assert model.text == "bob: hi\ncarol: hey\n* you joined #lobby as you"
         assert model.last_id == 4 and model.lines[0].id == 3
         assert model.header == "you in #lobby: joined, 3 online"
@@ -132,16 +132,17 @@ class TestModel:
         """A refused join leaves the model connecting, with the error on record."""
         model = ChatModel("you")
         model.apply({"type": "error", "code": "nick_taken", "reason": "'you' is in use"})
-        assert model.state == "connecting" and model.errors == [("nick_taken", "'you' is in use")]
+        assert model.state is State.CONNECTING and model.errors == [("nick_taken", "'you' is in use")]
 
     def test_joined_left_presence(self):
-        """joined and left are notices and change the online list; presence replaces it."""
+        """joined and left are notices and keep the sorted online list; presence replaces it."""
         model = joined_model("bob")
+        assert model.online == ["bob", "you"]
         model.apply({"type": "joined", "nick": "carol"})
-        assert model.online == ["you", "bob", "carol"] and str(model.lines[-1]) == "* carol joined"
+        assert model.online == ["bob", "carol", "you"] and str(model.lines[-1]) == "* carol joined"
         model.apply({"type": "typing", "nick": "carol", "typing": True})
         model.apply({"type": "left", "nick": "carol"})
-        assert model.online == ["you", "bob"] and model.typing == []
+        assert model.online == ["bob", "you"] and model.typing == []
         assert str(model.lines[-1]) == "* carol left"
         presence = {"type": "presence", "room": "lobby", "online": ["bob", "dave", "you"]}
         assert model.apply(presence) and model.online == ["bob", "dave", "you"]
@@ -165,12 +166,8 @@ class TestModel:
     def test_client_messages(self):
         """join, typing (only when it changes; a say ends it) and who, as JSON."""
         model = ChatModel("you", "den")
-        assert json.loads(model.join_text()) == {
-            "type": "join",
-            "nick": "you",
-            "room": "den",
-            "last_id": None,
-        }
+        assert json.loads(model.join_text()) == {"type": "join", "nick": "you", "room": "den"}
+        assert json.loads(model.join_text(7))["last_id"] == 7
         assert json.loads(model.typing_text(True)) == {"type": "typing", "typing": True}
         assert model.typing_text(True) is None
         model.send_text("done")
@@ -199,7 +196,7 @@ class TestModel:
         model = joined_model()
         model.apply({"type": "typing", "nick": "bob", "typing": True})
         model.connection_closed(1001, "bye")
-        assert model.state == "closed" and model.typing == []
+        assert model.state is State.CLOSED and model.typing == []
         assert model.header == "you in #lobby: disconnected (code 1001 'bye')"
 
     def test_html_escapes_every_text(self):
@@ -292,7 +289,7 @@ class TestPanel:
         server = chat_server()
         with join(server, "bob") as bob:
             panel = chat_panel(server, "you")
-            recv_until(bob, type="presence", online=["bob", "you"])
+            recv_until(bob, type="joined", nick="you")
             panel.input.set_state({"value": "hel"})  # what the front-end sends on keystrokes
             assert recv_until(bob, type="typing") == {"type": "typing", "nick": "you",
                                                       "typing": True}  # fmt: skip

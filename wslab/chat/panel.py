@@ -31,6 +31,7 @@ from .client import (
     ChatModel,
     ChatRefused,
     LogLine,
+    State,
     _claim,
     _release,
     _url_of,
@@ -228,7 +229,7 @@ class ChatPanel(widgets.VBox):
             online_html(model.online, model.nick),
             f'<div class="wslab-chat-typing">{html.escape(model.typing_line)}&nbsp;</div>',
         )
-        return model.version, model.state != "closed", values
+        return model.version, model.state is not State.CLOSED, values
 
     def _show(self, values: tuple[str, ...], alive: bool) -> None:
         """Put rendered values into the widgets, touching only those that changed (any thread)."""
@@ -337,7 +338,7 @@ class _Updater:
             # 2. Let changes pile up until the next refresh is due: this bounds the rate.
             #    The last refresh, once the connection closed, need not wait: end promptly.
             delay = next_refresh - time.monotonic()
-            if delay > 0 and model.state != "closed" and self._closing.wait(delay):
+            if delay > 0 and model.state is not State.CLOSED and self._closing.wait(delay):
                 return
             if self._closing.is_set():
                 return
