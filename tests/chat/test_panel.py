@@ -132,7 +132,8 @@ class TestModel:
         """A refused join leaves the model connecting, with the error on record."""
         model = ChatModel("you")
         model.apply({"type": "error", "code": "nick_taken", "reason": "'you' is in use"})
-        assert model.state is State.CONNECTING and model.errors == [("nick_taken", "'you' is in use")]
+        assert model.state is State.CONNECTING
+        assert model.errors == [("nick_taken", "'you' is in use")]
 
     def test_joined_left_presence(self):
         """joined and left are notices and keep the sorted online list; presence replaces it."""

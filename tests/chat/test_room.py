@@ -66,7 +66,8 @@ class TestJoin:
         deliveries = [d for i in range(n) for d in chat.join(f"m{i}")]
         kinds = [d.message["type"] for d in deliveries]
         assert kinds.count("welcome") == n and "presence" not in kinds
-        assert sum(len(d.to) for d in deliveries if d.message["type"] == "joined") == n * (n - 1) // 2
+        notices = sum(len(d.to) for d in deliveries if d.message["type"] == "joined")
+        assert notices == n * (n - 1) // 2
 
     def test_nick_taken_closes_with_1008(self):
         """A first join with a nick in use gets nick_taken, then a 1008 close."""
