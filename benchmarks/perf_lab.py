@@ -403,14 +403,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     lab = Lab(FULL if args.full else QUICK)
-    bar = progress(lab.mode.rounds + lab.mode.throughput_rounds + 1, "perf lab")
     try:
-        measure_rtt(lab, bar)
-        measure_rates(lab, bar)
-        lab.fanout = fanout.measure(lab.mode.clients, lab.mode.broadcasts, SIZE)
-        bar.update(f"fan-out to {lab.mode.clients} clients")
+        with progress(lab.mode.rounds + lab.mode.throughput_rounds + 1, "perf lab") as bar:
+            measure_rtt(lab, bar)
+            measure_rates(lab, bar)
+            lab.fanout = fanout.measure(lab.mode.clients, lab.mode.broadcasts, SIZE)
+            bar.update(f"fan-out to {lab.mode.clients} clients")
     finally:
-        bar.close()
         wslab.stop_all()
     print(lab.summary())
     print(f"allocator: {_malloc()}")

@@ -327,12 +327,16 @@ class TestLifecycle:
         assert_released(before)
 
     def test_rerun_replaces_the_previous_inspector(self):
-        """A second inspector on the same tap closes the first: one updater, never two."""
+        """A second inspector on the same tap stops the first, which says so: one updater."""
         tap = wslab.tap(wslab.echo_server())
         first = inspector(tap)
         second = inspector(tap)
         assert first.closed and not second.closed
         assert len(inspector_threads()) == 1
+        assert "replaced by a newer inspector" in first.header.value
+        assert first.listing.disabled and first.listing.comm is not None  # still on show
+        first.close()  # closing it later closes its widgets
+        assert first.listing.comm is None
         # Re-running the cell that creates the tap replaces the tap too: still one updater.
         tap = wslab.tap(wslab.echo_server())
         third = inspector(tap)

@@ -16,7 +16,9 @@ thread waits on it, then takes one snapshot of the tap and refreshes the widgets
 refreshes, not a thousand. ipykernel sends comm messages from any thread (it hands them to
 its IOPub thread), so the widgets can be refreshed while a cell is still running. The updater
 never prints; it ends when the inspector is closed, when its tap stops (so `wslab.stop_all()`
-ends it too) or when a new inspector replaces it.
+ends it too) or when a new inspector replaces it. A replaced inspector stays on show, frozen,
+and its header says it was replaced (a re-run cell shows the new one; an older cell's view
+must not go blank without a word).
 """
 
 from __future__ import annotations
@@ -424,6 +426,8 @@ class Inspector(widgets.VBox):
         """Held by whatever changes the widgets: the updater, a click, `select()`, `close()`."""
         self._refreshing: threading.Thread | None = None  # the thread inside `_render`, if any
         self._closed = False
+        """True once it no longer updates: closed, or retired (replaced, still on show)."""
+        self._widgets_closed = False
         listing.observe(self._on_select, names="index")
         self._updater = _Updater(tap, rate, self._refresh, self._fail)
         running = tap.running
@@ -450,14 +454,27 @@ class Inspector(widgets.VBox):
             super().close()
             return
         with lock:
+            if self._widgets_closed:
+                return
+            retired, self._closed, self._widgets_closed = self._closed, True, True
+        if not retired:
+            self._updater.stop()
+            _forget(self)
+        for child in self.children:
+            child.close()
+        super().close()
+
+    def retire(self, reason: str) -> None:
+        """Stop updating but stay on show, frozen, with `reason` as the header."""
+        with self._lock:
             if self._closed:
                 return
             self._closed = True
         self._updater.stop()
         _forget(self)
-        for child in self.children:
-            child.close()
-        super().close()
+        with self._lock:
+            self.header.value = f"<b>{html.escape(reason)}</b>"
+            self.listing.disabled = True
 
     def __repr__(self) -> str:
         # What nbval compares when a lesson displays an inspector: nothing that varies.
@@ -623,13 +640,17 @@ def inspector(tap: Tap, max_rows: int = 200, rate: float = 10.0) -> Inspector:
 
     It lists the newest `max_rows` records and refreshes at most `rate` times a second;
     select a row to see its bytes with the header fields marked. An inspector already open
-    on a tap of the same name is closed first, so re-running a cell is safe.
+    on a tap of the same name stops updating first, so re-running a cell is safe: it stays on
+    show, frozen, and says that a newer one replaced it.
     """
     _check_arguments(tap, max_rows, rate)
     with _inspectors_lock:
         old = _inspectors.pop(tap.name, None)
     if old is not None:
-        old.close()
+        old.retire(
+            f"tap {tap.name!r}: replaced by a newer inspector (wslab.inspector() was called "
+            "again); this one no longer updates"
+        )
     view = Inspector(tap, max_rows=max_rows, rate=rate)
     with _inspectors_lock:
         _inspectors[tap.name] = view
