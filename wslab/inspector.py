@@ -4,9 +4,9 @@ The view lists what crosses the tap, one row per record, and fills in while traf
 selecting a row shows that record's bytes with the header fields marked. It is made of three
 parts, kept apart so that the logic can be tested without a browser or a kernel:
 
-- pure functions over one `WireRecord`: a row (`format_row`), the header fields with their
-  byte and bit positions (`frame_fields`), a description as text (`describe`) or HTML
-  (`describe_html`);
+- pure functions over one `WireRecord`: a row (`format_row`, the same as a printed table's,
+  from `wslab._wire`), the header fields with their byte and bit positions (`frame_fields`),
+  a description as text (`describe`) or HTML (`describe_html`);
 - `InspectorModel`, plain state: the records on show, the selection, the header line;
 - `Inspector`, the ipywidgets view bound to a model, and one updater thread per inspector.
 
@@ -33,7 +33,7 @@ from typing import Any
 import ipywidgets as widgets
 
 from . import protocol
-from ._wire import WireRecord
+from ._wire import ROW_COLUMNS, WireRecord, format_row
 from .tap import Tap
 
 #: How often an idle updater checks whether its tap still runs (a stopping tap sends no
@@ -48,26 +48,10 @@ DUMP_BYTES = 128
 SHOWN_TEXT = 2000
 SHOWN_BYTES = 32
 
-ROW_COLUMNS = (
-    f"{'#':>4}  {'conn':>4}  {'time':>10}  dir  {'type':<6}  FIN  {'mask':<10}  {'len':>6}  preview"
-)
 NOTHING_SELECTED = "Select a row to see its bytes, with the header fields marked."
 
 
 # --- one record: row, fields, description ----------------------------------------------------
-
-
-def format_row(record: WireRecord, width: int = 40) -> str:
-    """One line for the list: seq, conn, time, direction, type, FIN, mask, length, preview.
-
-    The length is the payload length for a frame and the size on the wire for anything else.
-    """
-    r = record
-    start = f"{r.seq:>4}  {r.conn:>4}  {r.t * 1000:>7.1f} ms  {r.direction}  {r.opcode_name:<6}"
-    if r.kind != "frame":
-        return f"{start}  {'':3}  {'':10}  {r.size:>6}  {r.preview(width)}"
-    mask = "0x" + r.mask_key.hex() if r.mask_key else "-"
-    return f"{start}  {r.fin:>3d}  {mask:<10}  {r.length:>6}  {r.preview(width)}"
 
 
 @dataclass(frozen=True)
