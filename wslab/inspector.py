@@ -78,34 +78,55 @@ class Field:
             high, low = self.bit_range
             bits = f"bit {high}" if high == low else f"bits {high}-{low}"
             return f"byte {self.start} {bits}"
+        if self.stop == self.start:
+            return "none"
         if self.stop - self.start == 1:
             return f"byte {self.start}"
         return f"bytes {self.start}-{self.stop - 1}"
 
 
+#: How the inspector labels the codec's fields (`protocol.FIELD_NAMES`), and which colour class
+#: each gets. The three RSV bits show as one row: they are read together.
+_LABELS = {"payload len": "payload length", "masking key": "mask key", "RSV1": "RSV1 RSV2 RSV3"}
+_PARTS = {"extended length": "extended", "masking key": "mask", "payload": "payload"}
+
+
 def frame_fields(record: WireRecord) -> list[Field]:
-    """The fields of a frame record, with their positions in `raw` (RFC 6455 §5.2)."""
+    """The fields of a frame record, with their positions in `raw` (RFC 6455 §5.2).
+
+    Where each field lies comes from the codec (`protocol.header_fields`); this adds what
+    each one says, in words.
+    """
     if record.kind != "frame" or len(record.raw) < 2:
         return []
     raw, header = record.raw, record.header_length
-    key_length = 4 if record.mask_key is not None else 0
-    extended = header - 2 - key_length  # 0, 2 or 8 bytes of extended payload length
     opcode = record.opcode_name + (" (reserved)" if record.opcode_name.startswith("0x") else "")
-    masked = raw[1] >> 7
-    fields = [
-        _bits(raw, 0, 7, 7, "FIN", "1 final fragment" if record.fin else "0 more follow"),
-        _bits(raw, 0, 6, 4, "RSV1 RSV2 RSV3", f"{record.rsv1:d} {record.rsv2:d} {record.rsv3:d}"),
-        _bits(raw, 0, 3, 0, "opcode", f"0x{record.opcode:X} {opcode}"),
-        _bits(raw, 1, 7, 7, "MASK", "1 masked" if masked else "0 not masked"),
-        _bits(raw, 1, 6, 0, "payload length", _length7(raw[1] & 0x7F)),
-    ]
-    if extended:
-        name = f"extended length ({extended * 8}-bit)"
-        fields.append(Field(name, 2, 2 + extended, str(record.length), part="extended"))
-    if record.mask_key is not None:
-        fields.append(Field("mask key", header - 4, header, record.mask_key.hex(" "), part="mask"))
-    note = ", masked" if key_length else ""
-    fields.append(Field("payload", header, record.size, f"{record.length} bytes{note}"))
+    values = {
+        "FIN": "1 final fragment" if record.fin else "0 more follow",
+        "RSV1": f"{record.rsv1:d} {record.rsv2:d} {record.rsv3:d}",
+        "opcode": f"0x{record.opcode:X} {opcode}",
+        "MASK": "1 masked" if record.masked else "0 not masked",
+        "payload len": _length7(raw[1] & 0x7F),
+        "extended length": str(record.length),
+        "masking key": record.mask_key.hex(" ") if record.mask_key else "",
+        "payload": f"{record.length} bytes" + (", masked" if record.masked else ""),
+    }
+    fields = []
+    for name, first, last in protocol.header_fields(raw):
+        if name in ("RSV2", "RSV3"):
+            continue  # shown with RSV1
+        if name == "RSV1":
+            last = 3
+        label, value = _LABELS.get(name, name), values[name]
+        if name in _PARTS:  # whole bytes
+            start, stop = first // 8, last // 8 + 1
+            if name == "extended length":
+                label = f"extended length ({(stop - start) * 8}-bit)"
+            fields.append(Field(label, start, stop, value, part=_PARTS[name]))
+        else:  # bits inside one byte, numbered 7 (the top bit) down to 0
+            fields.append(_bits(raw, first // 8, 7 - first % 8, 7 - last % 8, label, value))
+    if not record.length:
+        fields.append(Field("payload", header, header, values["payload"]))
     return fields
 
 
