@@ -47,6 +47,7 @@ from .handshake import (
     check_response,
     find_head_end,
     generate_key,
+    head_lines,
     parse_request,
     parse_response,
 )
@@ -82,6 +83,7 @@ __all__ = [
     "find_head_end",
     "generate_key",
     "header_fields",
+    "head_lines",
     "header_layout",
     "header_length",
     "is_valid_close_code",
