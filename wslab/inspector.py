@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import html
 import threading
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -33,14 +32,13 @@ from typing import Any
 import ipywidgets as widgets
 
 from . import protocol
+from ._throttle import Throttle
 from ._wire import ROW_COLUMNS, WireRecord, format_row
 from .tap import Tap
 
 #: How often an idle updater checks whether its tap still runs (a stopping tap sends no
 #: notification), in seconds. It bounds how long a thread outlives `stop_all()`.
 POLL_INTERVAL = 0.1
-#: How long `Inspector.close()` waits for the updater thread to end.
-JOIN_TIMEOUT = 2.0
 #: Bytes per line of a hex dump, and how many bytes of a record the dump shows at most.
 DUMP_WIDTH = 16
 DUMP_BYTES = 128
@@ -434,11 +432,23 @@ class Inspector(widgets.VBox):
         """True once it no longer updates: closed, or retired (replaced, still on show)."""
         self._widgets_closed = False
         listing.observe(self._on_select, names="index")
-        self._updater = _Updater(tap, rate, self._refresh, self._fail)
+        # The tap's condition is how the thread sleeps (Tap has no public hook for it); a
+        # stopping tap sends no notification, hence the poll.
+        self._updater = Throttle(
+            f"wslab-inspector-{tap.name}",
+            tap._changed,
+            rate,
+            version=lambda: _version(tap.frames()),
+            refresh=self._snapshot,
+            fail=self._fail,
+            alive=lambda: tap.running,
+            poll=POLL_INTERVAL,
+        )
         running = tap.running
         table = tap.frames()
         self._refresh(table, running)
-        self._updater.start(table)
+        if running:
+            self._updater.start(_version(table))
 
     # --- public API ------------------------------------------------------------------------
 
@@ -486,6 +496,13 @@ class Inspector(widgets.VBox):
         return f"Inspector(tap {self.tap.name!r})"
 
     # --- private ---------------------------------------------------------------------------
+
+    def _snapshot(self) -> tuple[tuple[int, int], bool]:
+        """The updater's refresh: show the tap now; go on while it runs."""
+        running = self.tap.running
+        table = self.tap.frames()
+        self._refresh(table, running)
+        return _version(table), running
 
     def _refresh(self, table: Sequence[WireRecord], running: bool) -> None:
         """Show a new snapshot of the tap, if it changed anything (any thread)."""
@@ -544,75 +561,6 @@ class _Listing(widgets.Select):
     def set_state(self, sync_data: dict[str, Any]) -> None:
         with self._inspector_lock:
             super().set_state(sync_data)
-
-
-class _Updater:
-    """One daemon thread: wait for the tap to record something, refresh, at most `rate`/s."""
-
-    def __init__(
-        self,
-        tap: Tap,
-        rate: float,
-        refresh: Callable[[Sequence[WireRecord], bool], None],
-        fail: Callable[[BaseException], None],
-    ) -> None:
-        self._tap = tap
-        self._period = 1.0 / rate
-        self._refresh = refresh
-        self._fail = fail
-        self._closing = threading.Event()
-        self._seen = (0, 0)
-        self._thread = threading.Thread(
-            target=self._run, name=f"wslab-inspector-{tap.name}", daemon=True
-        )
-
-    def start(self, shown: Sequence[WireRecord]) -> None:
-        """Start updating from `shown`, the snapshot on show now (if the tap still runs)."""
-        self._seen = _version(shown)
-        if self._tap.running:
-            self._thread.start()
-
-    def stop(self) -> None:
-        self._closing.set()
-        # The tap's condition is how the thread sleeps: wake it. (Tap has no public hook.)
-        with self._tap._changed:
-            self._tap._changed.notify_all()
-        if self._thread.is_alive() and self._thread is not threading.current_thread():
-            self._thread.join(JOIN_TIMEOUT)
-
-    def _run(self) -> None:
-        try:
-            self._loop()
-        except Exception as exc:  # never let threading print a traceback into a cell
-            self._fail(exc)
-
-    def _loop(self) -> None:
-        tap, changed = self._tap, self._tap._changed
-        seen = self._seen
-        next_refresh = time.monotonic() + self._period
-        while not self._closing.is_set():
-            # 1. Sleep until the tap records something new (or stops, or we are closed). The
-            #    first look is under the condition's lock, so no notification slips past; after
-            #    that only a notification can mean new records, a timeout only a stopped tap.
-            with changed:
-                if _version(tap.frames()) == seen:
-                    while not self._closing.is_set() and tap.running:
-                        if changed.wait(POLL_INTERVAL) and _version(tap.frames()) != seen:
-                            break
-            # 2. Let records pile up until the next refresh is due: this bounds the rate.
-            delay = next_refresh - time.monotonic()
-            if delay > 0 and self._closing.wait(delay):
-                return
-            if self._closing.is_set():
-                return
-            # 3. One snapshot, one refresh, however many records arrived meanwhile.
-            running = tap.running
-            table = tap.frames()
-            seen = _version(table)
-            next_refresh = time.monotonic() + self._period
-            self._refresh(table, running)
-            if not running:
-                return
 
 
 def _version(table: Sequence[WireRecord]) -> tuple[int, int]:
