@@ -61,7 +61,6 @@ import gc
 import json
 import multiprocessing
 import os
-import platform
 import statistics
 import sys
 import time
@@ -72,6 +71,7 @@ from pathlib import Path
 from typing import Any
 
 from wslab._limits import raise_open_files_limit
+from wslab.bench.report import load_average, machine
 from wslab.bench.stats import percentile
 
 #: Marks a measured message's text: "fanout#<seq>#".
@@ -327,7 +327,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.quick:
         args.clients, args.messages, args.warmup, args.warm = [100, 300], 20, 3, 50
-    started = time.monotonic()
+    started, load_before = time.monotonic(), load_average()
     # Both servers' sockets live here; the receiver processes inherit the limit.
     limit = raise_open_files_limit(2 * max(args.clients) + 200)
 
@@ -391,27 +391,26 @@ def main(argv: list[str] | None = None) -> int:
     count, chat_fill, base_fill, _ = fills[-1]
     met = chat_fill <= FILL_TARGET * base_fill
     if args.out is not None:
-        write_markdown(args.out, argv, lines, time.monotonic() - started)
+        write_markdown(args.out, argv, lines, time.monotonic() - started, load_before)
         print(f"written to {args.out}")
     if not met:
         print(f"MISSED: filling {count} took {chat_fill / base_fill:.2f}x the baseline's time")
     return 0 if met else 1
 
 
-def write_markdown(path: Path, argv: list[str] | None, lines: list[str], seconds: float) -> None:
+def write_markdown(
+    path: Path, argv: list[str] | None, lines: list[str], seconds: float, load_before: tuple
+) -> None:
     """The run's output as a Markdown page, with the command and the machine."""
     command = " ".join(["python benchmarks/chat_fanout.py", *(argv or sys.argv[1:])])
     when = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
-    import websockets
-
     text = [
         "# Chat fan-out and fill: latest results",
         "",
-        f"`{command}`, {when}, {seconds:.0f} s. Python {platform.python_version()}, "
-        f"websockets {websockets.__version__}, {os.cpu_count()} CPUs.",
+        f"`{command}`, {when}, {seconds:.0f} s. {machine(load_before, load_average())}.",
         "",
         "How it is measured: see the docstring of `benchmarks/chat_fanout.py`. Read the "
-        "ratios, not the times: both servers run in the same run, on the same machine.",
+        "ratios, not the times: the servers are measured in the same run, on the same machine.",
         "",
         "```",
         *lines,
