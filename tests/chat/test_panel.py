@@ -12,7 +12,7 @@ from helpers import Resources, assert_released, wait_until
 
 import wslab
 from wslab.chat.bots import ChatBot
-from wslab.chat.client import ChatModel, ChatRefused, LogLine, State, disconnect_all
+from wslab.chat.client import ChatModel, ChatRefused, LogLine, Sent, State, disconnect_all
 from wslab.chat.panel import ChatPanel, chat_panel, log_html, online_html
 from wslab.chat.server import chat_server
 
@@ -95,9 +95,9 @@ class TestModel:
         model = joined_model()
         frame = json.loads(model.send_text("hi"))
         assert frame == {"type": "say", "text": "hi", "ref": "p1"} and model.last_ref == "p1"
-        assert model.lines[-1].status == "pending" and str(model.lines[-1]) == "you: hi"
+        assert model.lines[-1].status is Sent.PENDING and str(model.lines[-1]) == "you: hi"
         assert model.apply({"type": "ack", "id": 5, "ref": "p1"})
-        assert model.lines[-1].status == "" and model.lines[-1].id == 5
+        assert model.lines[-1].status is Sent.ACKED and model.lines[-1].id == 5
         assert model.results == {"p1": 5}
         assert not model.apply({"type": "ack", "id": 6, "ref": "unknown"})
 
@@ -122,7 +122,7 @@ class TestModel:
         model.apply({"type": "error", "code": "too_long", "reason": "over 2000 characters"})
         model.apply({"type": "ack", "id": 3, "ref": "p2"})
         first, second = model.lines[-3:-1]
-        assert (first.status, second.status) == ("failed", "")
+        assert (first.status, second.status) == (Sent.FAILED, Sent.ACKED)
         assert isinstance(model.results["p1"], ChatRefused) and model.results["p2"] == 3
         assert model.results["p1"].code == "too_long"
         assert str(model.lines[-1]) == "! too_long: over 2000 characters"
@@ -282,7 +282,7 @@ class TestPanel:
         with pytest.raises(ChatRefused) as refused:
             panel.send("x" * 11)
         assert refused.value.code == "too_long"
-        assert [line.status for line in panel.model.lines if line.sender] == ["failed"] * 2
+        assert [line.status for line in panel.model.lines if line.sender] == [Sent.FAILED] * 2
         assert panel.send("short") > 0
 
     def test_the_input_box(self, capfd):

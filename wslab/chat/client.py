@@ -49,6 +49,14 @@ class State(enum.Enum):
     CLOSED = "closed"
 
 
+class Sent(enum.Enum):
+    """Where a text this client sent stands: waiting for the server's ack, acked, or refused."""
+
+    PENDING = "pending"
+    ACKED = "acked"
+    FAILED = "failed"
+
+
 class ChatRefused(Exception):
     """The server refused a join, a say or a whisper: `code` is its error code (e.g.
     ``nick_taken``, ``too_long``, ``no_such_user``), `reason` its explanation."""
@@ -77,8 +85,9 @@ class LogLine:
     """The server's message id, once known."""
     ref: str = ""
     """For a line this client sent: the token the server echoes in its ack."""
-    status: str = ""
-    """For a line this client sent: "pending" until acked, "" once acked, "failed"."""
+    status: Sent | None = None
+    """For a line this client sent: `Sent.PENDING` until acked, then `Sent.ACKED` or
+    `Sent.FAILED`; None for every other line."""
 
     def __str__(self) -> str:
         if self.kind == "message":
@@ -175,7 +184,7 @@ class ChatModel:
         ref = self._new_ref()
         self._typing_sent = False  # the server ends a member's typing when it says something
         self._pending[ref] = self._log(
-            LogLine("message", text, sender=self.nick, ref=ref, status="pending")
+            LogLine("message", text, sender=self.nick, ref=ref, status=Sent.PENDING)
         )
         self.version += 1
         return protocol.encode_client(protocol.Say(text, ref))
@@ -184,7 +193,7 @@ class ChatModel:
         """The JSON of a whisper to `to`, logged here as pending until acked."""
         ref = self._new_ref()
         self._pending[ref] = self._log(
-            LogLine("private", text, sender=self.nick, to=to, ref=ref, status="pending")
+            LogLine("private", text, sender=self.nick, to=to, ref=ref, status=Sent.PENDING)
         )
         self.version += 1
         return protocol.encode_client(protocol.Whisper(to, text, ref))
@@ -292,7 +301,7 @@ class ChatModel:
         if ref not in self._pending:
             return False
         self.results[ref] = message["id"]
-        self._resolve(ref, id=message["id"], status="")
+        self._resolve(ref, id=message["id"], status=Sent.ACKED)
         return True
 
     def _on_error(self, message: dict[str, Any]) -> bool:
@@ -301,7 +310,7 @@ class ChatModel:
         if code in SEND_ERRORS and self._pending:
             ref = next(iter(self._pending))
             self.results[ref] = ChatRefused(code, reason)
-            self._resolve(ref, status="failed")
+            self._resolve(ref, status=Sent.FAILED)
         self._log(LogLine("error", f"{code}: {reason}"))
         return True
 

@@ -29,6 +29,7 @@ from .client import (
     ChatModel,
     ChatRefused,
     LogLine,
+    Sent,
     State,
     _claim,
     _release,
@@ -42,7 +43,9 @@ def log_html(lines: list[LogLine]) -> str:
     """The log as HTML: one div per line, each piece of text escaped (never markup)."""
     rows = []
     for line in lines:
-        css = f"wslab-chat-{line.kind}" + (f" wslab-chat-{line.status}" if line.status else "")
+        css = f"wslab-chat-{line.kind}"
+        if line.status in (Sent.PENDING, Sent.FAILED):  # acked lines look like any other
+            css += f" wslab-chat-{line.status.value}"
         if line.kind in ("message", "private"):
             who = html.escape(line.sender)
             if line.kind == "private":
