@@ -60,9 +60,10 @@ bench: $(COURSE)
 bench-full: $(COURSE)
 	$(BIN)/python benchmarks/perf_lab.py --full
 
-# Chat fan-out to rooms of 100 and 1,000 clients (about a minute; --quick: 100 and 300).
+# Chat fan-out to, and filling of, rooms of 100 and 1,000 clients, written to
+# benchmarks/results/chat.md (a few minutes; --quick: 100 and 300).
 bench-chat: $(COURSE)
-	$(BIN)/python benchmarks/chat_fanout.py
+	$(BIN)/python benchmarks/chat_fanout.py --out benchmarks/results/chat.md
 
 # Re-execute every notebook in place, so that its stored outputs are the ones nbval compares.
 notebooks: $(TESTS)

@@ -21,10 +21,22 @@ Clocks: the send time is taken here, arrivals in the client process, both with
 whole system (time since boot), so values from two processes on one machine are comparable;
 the run checks it (a child's reading must fall between two readings taken here around it).
 
-Joining is measured apart: a chat join sends ``joined`` and ``presence`` (the whole member
-list) to everyone already there, so filling a room costs O(N^2) messages and O(N^3) bytes;
-the baseline has no join at all. The chat server runs with a large ``max_backlog`` so that the
-join storm does not get slow members dropped before the measurement starts.
+Filling the room is measured too, each room alone: the time from the receiver process's
+start until all N are in (connected; for the chat, welcomed) and every member has heard of
+every later one. A chat join answers the newcomer with a welcome (the member list) and tells
+each member already there ``joined``: N(N-1)/2 notices for a room of N, O(N^2) small
+messages (it used to add a ``presence`` list to everyone on every join: O(N^3) bytes). Two
+baselines:
+
+- baseline (the target's): the bare ``broadcast()`` server above, filled by connecting: no
+  join, no notices;
+- announcing: the same server announcing each connection to those already there with a
+  notice of the chat's size, so it carries the chat's N(N-1)/2 notices: the floor for any
+  server that tells members who arrives; chat / announcing is the chat's own cost (the join
+  round trip, parsing, state).
+
+The chat server runs with a large ``max_backlog`` so that the join storm does not get slow
+members dropped before the measurement starts.
 
 Warming: fresh TCP connections deliver small messages measurably slower than connections that
 have carried some data (seen here: a baseline room of 1,000 took ~50 ms per fan-out fresh,
@@ -33,29 +45,39 @@ window still growing). The chat room's join storm warms its connections, the bas
 such thing; so before timing, both rooms get the same `--warm` texts of 2,000 characters.
 
     python benchmarks/chat_fanout.py [--clients 100 1000] [--messages 100] [--warmup 5]
-                                     [--warm 200]
+                                     [--warm 200] [--out benchmarks/results/chat.md]
     python benchmarks/chat_fanout.py --quick      # rooms of 100 and 300, 20 messages
+
+Exits with status 1 when filling the largest room takes more than `FILL_TARGET` times the
+baseline's time.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import datetime
 import gc
 import json
 import multiprocessing
 import os
-import resource
 import statistics
 import sys
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from multiprocessing.connection import Connection
+from pathlib import Path
 from typing import Any
+
+from wslab._limits import raise_open_files_limit
+from wslab.bench.report import load_average, machine
+from wslab.bench.stats import percentile
 
 #: Marks a measured message's text: "fanout#<seq>#".
 MARK = "fanout#"
+#: Marks a notice that someone joined (the chat's encoding, compact JSON).
+NOTICE = '"type":"joined"'
 #: Connections the client process opens at once (the listen backlog is 100 by default).
 CONNECT_AT_ONCE = 50
 #: Characters of each warming text (the chat's default max_text).
@@ -64,39 +86,44 @@ WARM_SIZE = 2000
 MESSAGE_TIMEOUT = 30.0
 #: Seconds filling a room may take.
 FILL_TIMEOUT = 300.0
+#: The issue's target: filling a room of 1,000 takes at most twice the baseline's time.
+FILL_TARGET = 2.0
 
 
 # --- the client process: N asyncio receivers --------------------------------------------------
 
 
-def raise_fd_limit(needed: int) -> int:
-    """Raise this process's open-files limit to `needed` if the hard limit allows; return it."""
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft < needed:
-        target = needed if hard == resource.RLIM_INFINITY else min(needed, hard)
-        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
-        soft = target
-    return soft
+def receivers(pipe: Connection, url: str, chat: bool, notices: bool, count: int) -> None:
+    """The client process: connect `count` clients, report each message's last arrival.
 
-
-def receivers(pipe: Connection, url: str, chat: bool, count: int) -> None:
-    """The client process: connect `count` clients, report each message's last arrival."""
-    raise_fd_limit(count + 100)
+    `chat`: each client joins; `notices`: the room is full once N(N-1)/2 notices arrived. Its
+    open-files limit is inherited from `main()`, which raised it.
+    """
     pipe.send(("clock", time.monotonic()))
-    asyncio.run(_receivers(pipe, url, chat, count))
+    asyncio.run(_receivers(pipe, url, chat, notices, count))
 
 
-async def _receivers(pipe: Connection, url: str, chat: bool, count: int) -> None:
+async def _receivers(pipe: Connection, url: str, chat: bool, notices: bool, count: int) -> None:
     from websockets.asyncio.client import connect
 
     arrived: dict[int, int] = {}
     first: dict[int, float] = {}
+    heard = 0  # joined notices received, until every member has heard of every later one
+    heard_all = asyncio.Event()
+    heard_all_at = 0.0
 
     async def receive(websocket: Any) -> None:
+        nonlocal heard, heard_all_at
         async for data in websocket:
             at = data.find(MARK)
             if at < 0:
-                continue  # joined, presence...: the room's chatter
+                if NOTICE not in data:
+                    continue  # presence, left...
+                heard += 1
+                if heard == count * (count - 1) // 2:
+                    heard_all_at = time.monotonic()
+                    heard_all.set()
+                continue
             now = time.monotonic()
             start = at + len(MARK)
             seq = int(data[start : data.index("#", start)])
@@ -130,9 +157,14 @@ async def _receivers(pipe: Connection, url: str, chat: bool, count: int) -> None
     # connections' objects pauses this process for milliseconds (measured: 300 receivers,
     # the last arrival 13 ms after the send without collections, 28 ms with), which would be
     # counted as fan-out. Nothing here lives long enough to need the collector.
+    connected = time.monotonic()
+    if notices and count > 1:
+        await asyncio.wait_for(heard_all.wait(), FILL_TIMEOUT)
+    else:
+        heard_all_at = connected
     gc.collect()
     gc.disable()
-    pipe.send(("ready", time.monotonic() - started))
+    pipe.send(("ready", max(connected, heard_all_at) - started))
     loop = asyncio.get_running_loop()
     await loop.run_in_executor(None, pipe.recv)  # "stop"
     await asyncio.gather(*(websocket.close() for websocket in websockets))
@@ -151,14 +183,19 @@ def chat_server_url() -> Iterator[str]:
 
 
 @contextmanager
-def baseline_server_url() -> Iterator[str]:
+def baseline_server_url(announce: bool = False) -> Iterator[str]:
     from websockets.asyncio.server import broadcast
 
     import wslab
+    from wslab.chat import protocol
 
     members: set[Any] = set()
+    arrivals = iter(range(1_000_000))
 
     async def relay(websocket: Any) -> None:
+        if announce:  # a notice the size of the chat's: {"type":"joined","nick":"c123"}
+            notice = protocol.encode(protocol.joined(f"c{next(arrivals)}"))
+            broadcast(members, notice)
         members.add(websocket)
         try:
             async for message in websocket:
@@ -170,13 +207,23 @@ def baseline_server_url() -> Iterator[str]:
         yield server.url
 
 
+@contextmanager
+def announcing_server_url() -> Iterator[str]:
+    with baseline_server_url(announce=True) as url:
+        yield url
+
+
+#: The two rooms measured side by side; "announcing" only fills, for comparison.
 SERVERS = {"chat": chat_server_url, "baseline": baseline_server_url}
+FILL_ONLY = {"announcing": announcing_server_url}
+#: The rooms whose members hear of each other: their fill waits for N(N-1)/2 notices.
+NOTICES = {"chat", "announcing"}
 
 
 class Room:
     """A server (thread), `count` receivers (another process) and a sender (this thread)."""
 
-    def __init__(self, kind: str, count: int, stack: ExitStack) -> None:
+    def __init__(self, kind: str, count: int, stack: ExitStack, sender: bool = True) -> None:
         from websockets.sync.client import connect
 
         self.kind, self.count = kind, count
@@ -186,10 +233,11 @@ class Room:
         # first puts every connection in CLOSING at once, and broadcast() skips those; the
         # receivers leaving one by one would send each "left" and "presence" to all the
         # others, N^2 messages again (half a minute for 1,000).
-        url = stack.enter_context(SERVERS[kind]())
+        url = stack.enter_context({**SERVERS, **FILL_ONLY}[kind]())
         context = multiprocessing.get_context("spawn")  # no fork of a process with threads
         self._pipe, there = context.Pipe()
-        process = context.Process(target=receivers, args=(there, url, kind == "chat", count))
+        args = (there, url, kind == "chat", kind in NOTICES, count)
+        process = context.Process(target=receivers, args=args)
         process.daemon = True
         before = time.monotonic()
         process.start()
@@ -202,6 +250,8 @@ class Room:
         if not self._pipe.poll(FILL_TIMEOUT):
             raise TimeoutError(f"{count} clients not connected within {FILL_TIMEOUT} s")
         _, self.fill_seconds = self._pipe.recv()
+        if not sender:
+            return
         self._ws = stack.enter_context(
             connect(url, proxy=None, compression=None, ping_interval=None)
         )
@@ -255,15 +305,6 @@ class Room:
             process.join()
 
 
-def percentile(values: list[float], p: float) -> float:
-    """The p-th percentile, by linear interpolation between the closest ranks."""
-    ordered = sorted(values)
-    rank = (len(ordered) - 1) * p / 100
-    low = int(rank)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
-
-
 def ms(seconds: float) -> str:
     return f"{seconds * 1000:8.2f} ms"
 
@@ -279,25 +320,40 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--quick", action="store_true", help="rooms of 100 and 300, 20 messages each"
     )
+    parser.add_argument(
+        "--fills", type=int, default=2, help="rounds of filling each room alone, order alternating"
+    )
+    parser.add_argument("--out", type=Path, help="also write the results there (Markdown)")
     args = parser.parse_args(argv)
     if args.quick:
         args.clients, args.messages, args.warmup, args.warm = [100, 300], 20, 3, 50
-    limit = raise_fd_limit(2 * max(args.clients) + 200)  # both servers' sockets live here
+    started, load_before = time.monotonic(), load_average()
+    # Both servers' sockets live here; the receiver processes inherit the limit.
+    limit = raise_open_files_limit(2 * max(args.clients) + 200)
 
     info = time.get_clock_info("monotonic")
-    print(
+    lines = [
         f"chat fan-out: time until the last of N clients has a message; {args.messages} "
         f"messages per room (+{args.warmup} warm-up, after {args.warm} texts of {WARM_SIZE} "
-        "characters), chat and baseline interleaved"
-    )
-    print(
+        "characters), chat and baseline interleaved",
         f"clock: time.monotonic() is {info.implementation} (system-wide on Linux); "
-        f"open files {limit}; load average before {os.getloadavg()[0]:.2f}"
-    )
-    print("fill: seconds to connect (and, for the chat, join) the N receivers")
-    print(f"{'server':<9} {'N':>5} {'fill':>9}  {'median':>11} {'p99':>11}  {'first (median)':>14}")
-    ratios = []
+        f"open files {limit}; load average before {os.getloadavg()[0]:.2f}",
+        f"fill: seconds until N receivers are in and each has heard of every later one, "
+        f"median of {args.fills} rounds, each room alone (announcing: the baseline announcing "
+        "arrivals)",
+        f"{'server':<10} {'N':>5} {'fill':>9}  {'median':>11} {'p99':>11}  {'first (median)':>14}",
+    ]
+    print("\n".join(lines), flush=True)
+    ratios, fills = [], []
     for count in args.clients:
+        # Each room fills alone (a room still open would weigh on the next one: its thousand
+        # connections' objects make every garbage collection of this process slower).
+        filled: dict[str, list[float]] = {kind: [] for kind in [*SERVERS, *FILL_ONLY]}
+        for n in range(args.fills):
+            for kind in list(filled)[:: 1 if n % 2 == 0 else -1]:
+                with ExitStack() as stack:
+                    filled[kind].append(Room(kind, count, stack, sender=False).fill_seconds)
+        fill = {kind: statistics.median(seconds) for kind, seconds in filled.items()}
         with ExitStack() as stack:
             rooms = [Room(kind, count, stack) for kind in SERVERS]
             for room in rooms:  # the first message also waits for the join storm to drain
@@ -307,21 +363,61 @@ def main(argv: list[str] | None = None) -> int:
                 for room in rooms:  # alternate, so that both see the same machine
                     room.measure(keep=n >= args.warmup)
             for room in rooms:
-                print(
-                    f"{room.kind:<9} {count:>5} {room.fill_seconds:>7.2f} s  "
+                line = (
+                    f"{room.kind:<10} {count:>5} {fill[room.kind]:>7.2f} s  "
                     f"{ms(statistics.median(room.fanout))} {ms(percentile(room.fanout, 99))}  "
-                    f"{ms(statistics.median(room.first)):>14}",
-                    flush=True,
+                    f"{ms(statistics.median(room.first)):>14}"
                 )
-            chat, base = (room.fanout for room in rooms)
+                lines.append(line)
+                print(line, flush=True)
+            line = f"{'announcing':<10} {count:>5} {fill['announcing']:>7.2f} s"
+            lines.append(line)
+            print(line, flush=True)
+            chat, base = rooms
             ratios.append(
-                f"N={count}: chat / baseline = "
-                f"{statistics.median(chat) / statistics.median(base):.2f}x (median), "
-                f"{percentile(chat, 99) / percentile(base, 99):.2f}x (p99)"
+                f"N={count}: fan-out, chat / baseline = "
+                f"{statistics.median(chat.fanout) / statistics.median(base.fanout):.2f}x "
+                f"(median), {percentile(chat.fanout, 99) / percentile(base.fanout, 99):.2f}x (p99)"
             )
-    print("\n".join(ratios))
-    print(f"load average after {os.getloadavg()[0]:.2f} (others' work on this machine adds noise)")
-    return 0
+            fills.append((count, fill["chat"], fill["baseline"], fill["announcing"]))
+    for count, chat_fill, base_fill, announcing in fills:
+        ratios.append(
+            f"N={count}: fill, chat / baseline = {chat_fill / base_fill:.1f}x "
+            f"(target <= {FILL_TARGET:.0f}x); chat / announcing = {chat_fill / announcing:.2f}x"
+        )
+    lines += ratios
+    lines.append(f"load average after {os.getloadavg()[0]:.2f} (others' work adds noise)")
+    print("\n".join(lines[-len(ratios) - 1 :]))
+    count, chat_fill, base_fill, _ = fills[-1]
+    met = chat_fill <= FILL_TARGET * base_fill
+    if args.out is not None:
+        write_markdown(args.out, argv, lines, time.monotonic() - started, load_before)
+        print(f"written to {args.out}")
+    if not met:
+        print(f"MISSED: filling {count} took {chat_fill / base_fill:.2f}x the baseline's time")
+    return 0 if met else 1
+
+
+def write_markdown(
+    path: Path, argv: list[str] | None, lines: list[str], seconds: float, load_before: tuple
+) -> None:
+    """The run's output as a Markdown page, with the command and the machine."""
+    command = " ".join(["python benchmarks/chat_fanout.py", *(argv or sys.argv[1:])])
+    when = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    text = [
+        "# Chat fan-out and fill: latest results",
+        "",
+        f"`{command}`, {when}, {seconds:.0f} s. {machine(load_before, load_average())}.",
+        "",
+        "How it is measured: see the docstring of `benchmarks/chat_fanout.py`. Read the "
+        "ratios, not the times: the servers are measured in the same run, on the same machine.",
+        "",
+        "```",
+        *lines,
+        "```",
+        "",
+    ]
+    path.write_text("\n".join(text))
 
 
 if __name__ == "__main__":

@@ -40,7 +40,6 @@ import contextlib
 import datetime
 import math
 import os
-import platform
 import random
 import statistics
 import sys
@@ -49,14 +48,12 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import websockets
-
 import wslab
 from wslab._loop import BackgroundLoop
 from wslab._process import serve_process
 from wslab.bench import baseline, fanout, latency, throughput
 from wslab.bench.progress import Bar, progress
-from wslab.bench.report import duration, rate
+from wslab.bench.report import duration, load_average, machine, rate
 from wslab.bench.servers import bench_server
 from wslab.bench.stats import percentile
 from wslab.bench.topology import with_path
@@ -132,7 +129,7 @@ class Lab:
     """Messages per second by (set-up, direction, size), one value per round."""
     fanout: fanout.Fanout | None = None
     started: float = field(default_factory=time.perf_counter)
-    load_before: tuple[float, ...] = field(default_factory=os.getloadavg)
+    load_before: tuple[float, ...] = field(default_factory=load_average)
 
     # --- ratios ----------------------------------------------------------------------------
 
@@ -224,10 +221,8 @@ class Lab:
             "# Performance lab: latest results",
             "",
             f"`python benchmarks/perf_lab.py{' --full' if mode == 'full' else ''}` ({mode}), "
-            f"{now}, {time.perf_counter() - self.started:.0f} s. Python "
-            f"{platform.python_version()}, websockets {websockets.__version__}, "
-            f"{os.cpu_count()} CPUs, load average {_load(self.load_before)} before and "
-            f"{_load(os.getloadavg())} after the run. Allocator: {_malloc()}.",
+            f"{now}, {time.perf_counter() - self.started:.0f} s. "
+            f"{machine(self.load_before, load_average())}. Allocator: {_malloc()}.",
             "",
             "Ratios against baselines measured in the same run, set-ups interleaved (see the "
             "docstring of `benchmarks/perf_lab.py`). The range is the lowest and highest ratio "
@@ -390,10 +385,6 @@ def _malloc() -> str:
     return "glibc defaults"
 
 
-def _load(values: tuple[float, ...]) -> str:
-    return " / ".join(f"{v:.1f}" for v in values)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--full", action="store_true", help="more rounds and samples (~2 min)")
@@ -403,14 +394,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     lab = Lab(FULL if args.full else QUICK)
-    bar = progress(lab.mode.rounds + lab.mode.throughput_rounds + 1, "perf lab")
     try:
-        measure_rtt(lab, bar)
-        measure_rates(lab, bar)
-        lab.fanout = fanout.measure(lab.mode.clients, lab.mode.broadcasts, SIZE)
-        bar.update(f"fan-out to {lab.mode.clients} clients")
+        with progress(lab.mode.rounds + lab.mode.throughput_rounds + 1, "perf lab") as bar:
+            measure_rtt(lab, bar)
+            measure_rates(lab, bar)
+            lab.fanout = fanout.measure(lab.mode.clients, lab.mode.broadcasts, SIZE)
+            bar.update(f"fan-out to {lab.mode.clients} clients")
     finally:
-        bar.close()
         wslab.stop_all()
     print(lab.summary())
     print(f"allocator: {_malloc()}")

@@ -252,6 +252,32 @@ def test_progress_goes_to_stderr_only(capsys):
     assert out.out == "" and "test" in out.err
 
 
+def test_progress_says_how_the_measurement_ended(capsys):
+    """An interrupted measurement's bar says "interrupted", not "done"; a finished one erases."""
+    with pytest.raises(KeyboardInterrupt):
+        with progress(3, "test", enabled=True) as bar:
+            bar.update("one")
+            raise KeyboardInterrupt
+    assert "interrupted" in capsys.readouterr().err
+    with progress(1, "test", enabled=True) as bar:
+        bar.update("one")
+    assert "interrupted" not in capsys.readouterr().err
+
+
+def test_the_widget_bar_says_interrupted(monkeypatch):
+    """In a kernel, the bar's label ends as "interrupted" after a KeyboardInterrupt."""
+    from wslab.bench import progress as module
+
+    shown = []
+    monkeypatch.setattr("IPython.display.display", shown.append)
+    bar = module._WidgetBar(2, "test")
+    with pytest.raises(KeyboardInterrupt), bar:
+        raise KeyboardInterrupt
+    (box,) = shown
+    assert [w.value for w in box.children[1:]] == ["interrupted"]
+    assert box.children[0].bar_style == "warning"
+
+
 # --- baselines and the lab script -----------------------------------------------------------
 
 

@@ -11,7 +11,7 @@ from helpers import Resources, assert_released, wait_until
 
 import wslab
 from wslab import protocol
-from wslab._wire import WireRecord
+from wslab._wire import WireRecord, WireTable
 from wslab.inspector import (
     NOTHING_SELECTED,
     Inspector,
@@ -141,11 +141,14 @@ class TestFields:
 
 class TestModel:
     def test_row_columns(self):
-        """A row holds seq, time, direction, type, FIN, mask key, length and preview."""
+        """A row holds seq, time, direction, type, FIN, RSV, mask key, lengths and preview."""
         row = format_row(record(MASKED_HELLO, seq=7))
-        assert row.split() == ["7", "1", "12.3", "ms", "C→S", "TEXT", "1", "0x37fa213d", "5"] + [
-            "'Hello'"
+        assert row.split() == ["7", "1", "12.3", "ms", "C→S", "TEXT", "1", "000", "0x37fa213d"] + [
+            "5",
+            "11",
+            "'Hello'",
         ]
+        assert row == str(WireTable([record(MASKED_HELLO, seq=7)])).splitlines()[1]
 
     def test_max_rows_keeps_the_newest(self):
         """With more records than max_rows, the rows are the newest, and the header says so."""
@@ -199,8 +202,9 @@ class TestLive:
         rows = view.model.rows
         assert "GET / HTTP/1.1" in rows[0] and "101 Switching Protocols" in rows[1]
         sent, echoed = rows[2].split(), rows[3].split()
-        assert sent[4:7] == ["C→S", "TEXT", "1"] and sent[-2:] == ["5", "'Hello'"]
-        assert echoed[4:8] == ["S→C", "TEXT", "1", "-"] and echoed[-2:] == ["5", "'Hello'"]
+        assert sent[4:8] == ["C→S", "TEXT", "1", "000"] and sent[-3:] == ["5", "11", "'Hello'"]
+        assert echoed[4:9] == ["S→C", "TEXT", "1", "000", "-"]
+        assert echoed[-3:] == ["5", "7", "'Hello'"]
         assert len(view.listing.options) == len(rows)
         assert view.listing.value is None  # nothing selected until someone clicks
         assert capfd.readouterr() == ("", "")
@@ -327,12 +331,16 @@ class TestLifecycle:
         assert_released(before)
 
     def test_rerun_replaces_the_previous_inspector(self):
-        """A second inspector on the same tap closes the first: one updater, never two."""
+        """A second inspector on the same tap stops the first, which says so: one updater."""
         tap = wslab.tap(wslab.echo_server())
         first = inspector(tap)
         second = inspector(tap)
         assert first.closed and not second.closed
         assert len(inspector_threads()) == 1
+        assert "replaced by a newer inspector" in first.header.value
+        assert first.listing.disabled and first.listing.comm is not None  # still on show
+        first.close()  # closing it later closes its widgets
+        assert first.listing.comm is None
         # Re-running the cell that creates the tap replaces the tap too: still one updater.
         tap = wslab.tap(wslab.echo_server())
         third = inspector(tap)

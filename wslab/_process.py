@@ -39,6 +39,7 @@ from importlib import import_module
 from pathlib import Path
 from typing import Any
 
+from ._limits import raise_open_files_limit
 from ._log import LogEntry, LogView
 from ._service import START_TIMEOUT, Service, _registry
 
@@ -316,7 +317,7 @@ def _child_main() -> None:
     os.dup2(2, 1)
     sys.stdout = sys.stderr
     sys.path[:0] = [p for p in config["path"] if p not in sys.path]
-    _raise_open_files_limit()
+    raise_open_files_limit()  # a server measured with 1,000 clients
 
     def reply(message: dict[str, Any]) -> None:
         replies.write(json.dumps(message) + "\n")
@@ -386,17 +387,6 @@ def _answer(service: Any, request: dict[str, Any], clock: float) -> dict[str, An
         service.wait_idle(request["timeout"])
         return {"idle": True}
     raise ValueError(f"unknown request {op!r}")
-
-
-def _raise_open_files_limit() -> None:
-    # A server measured with 1,000 clients needs more than the common soft limit of 1,024 files.
-    with contextlib.suppress(Exception):
-        import resource
-
-        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-        wanted = 65536 if hard == resource.RLIM_INFINITY else min(hard, 65536)
-        if soft < wanted:
-            resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
 
 
 def rss_bytes(pid: int) -> int:

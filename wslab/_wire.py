@@ -10,6 +10,7 @@ still counted, as opaque records, so byte totals stay exact.
 from __future__ import annotations
 
 import dataclasses
+import enum
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -114,30 +115,48 @@ class WireRecord:
         return shown
 
 
+#: The heading of `format_row()`'s columns.
+ROW_COLUMNS = (
+    f"{'#':>3}  {'conn':>4}  {'time':>10}  dir  {'type':<6}  FIN  RSV  {'mask':<10}  "
+    f"{'len':>6}  {'wire':>6}  payload"
+)
+
+
+def format_row(r: WireRecord, width: int = 40) -> str:
+    """One line for a table of records, under `ROW_COLUMNS`: seq, conn, time, direction, type,
+    FIN, RSV bits, mask key, payload length, bytes on the wire, a preview of `width` characters.
+    Printed tables (`WireTable`) and the inspector's list both use it."""
+    start = f"{r.seq:>3}  {r.conn:>4}  {r.t * 1000:>7.1f} ms  {r.direction}  {r.opcode_name:<6}"
+    if r.kind != "frame":
+        return f"{start}  {'':3}  {'':3}  {'':10}  {'':>6}  {r.size:>6}  {r.preview(width)}"
+    rsv = f"{r.rsv1:d}{r.rsv2:d}{r.rsv3:d}"
+    mask = "0x" + r.mask_key.hex() if r.mask_key else "-"
+    return (
+        f"{start}  {r.fin:>3d}  {rsv}  {mask:<10}  {r.length:>6}  {r.size:>6}  {r.preview(width)}"
+    )
+
+
 class WireTable(list[WireRecord]):
     """Records that print as a table, one line each."""
 
-    columns = (
-        f"{'#':>3}  {'conn':>4}  {'time':>10}  dir  {'type':<6}  FIN  RSV  {'mask':<10}  "
-        f"{'len':>6}  {'wire':>6}  payload"
-    )
+    columns = ROW_COLUMNS
 
     def __str__(self) -> str:
-        return "\n".join([self.columns, *(self._row(r) for r in self)])
+        return "\n".join([self.columns, *(format_row(r) for r in self)])
 
     __repr__ = __str__
 
     def _repr_pretty_(self, p, cycle: bool) -> None:  # IPython's pretty printer
         p.text(str(self))
 
-    @staticmethod
-    def _row(r: WireRecord) -> str:
-        start = f"{r.seq:>3}  {r.conn:>4}  {r.t * 1000:>7.1f} ms  {r.direction}  {r.opcode_name:<6}"
-        if r.kind != "frame":
-            return f"{start}  {'':3}  {'':3}  {'':10}  {'':>6}  {r.size:>6}  {r.preview()}"
-        rsv = f"{r.rsv1:d}{r.rsv2:d}{r.rsv3:d}"
-        mask = "0x" + r.mask_key.hex() if r.mask_key else "-"
-        return f"{start}  {r.fin:>3d}  {rsv}  {mask:<10}  {r.length:>6}  {r.size:>6}  {r.preview()}"
+
+class Mode(enum.Enum):
+    """What a direction's decoder expects next. It only moves forward: HTTP → FRAMES after an
+    upgrade, and either → OPAQUE (for good) after bytes it cannot decode."""
+
+    HTTP = "http"
+    FRAMES = "frames"
+    OPAQUE = "opaque"
 
 
 class DirectionDecoder:
@@ -145,16 +164,16 @@ class DirectionDecoder:
 
     def __init__(self, direction: str) -> None:
         self.direction = direction
-        self.mode = "http"
+        self.mode = Mode.HTTP
         self._buffer = bytearray()
         self._skip_body = 0
         self._parser = protocol.FrameParser(strict=False, max_payload=MAX_FRAME)
         self._pending = bytearray()  # raw bytes fed to the frame parser, not yet attributed
 
     def feed(self, data: bytes) -> list[dict[str, Any]]:
-        if self.mode == "frames":
+        if self.mode is Mode.FRAMES:
             return list(self._frames(data))
-        if self.mode == "opaque":
+        if self.mode is Mode.OPAQUE:
             return [_opaque(data)]
         self._buffer += data
         return list(self._http())
@@ -162,7 +181,7 @@ class DirectionDecoder:
     # --- HTTP ------------------------------------------------------------------------------
 
     def _http(self) -> Iterator[dict[str, Any]]:
-        while self._buffer and self.mode == "http":
+        while self._buffer and self.mode is Mode.HTTP:
             if self._skip_body:
                 skipped = min(self._skip_body, len(self._buffer))
                 del self._buffer[:skipped]
@@ -181,7 +200,7 @@ class DirectionDecoder:
                 self._buffer[:0] = head
                 yield self._give_up(f"not HTTP: {exc}")
                 return
-        if self.mode == "frames" and self._buffer:
+        if self.mode is Mode.FRAMES and self._buffer:
             rest = bytes(self._buffer)
             self._buffer.clear()
             yield from self._frames(rest)
@@ -192,14 +211,14 @@ class DirectionDecoder:
             start_line = f"{message.method} {message.target} {message.version}"
             upgrade = message.headers.get("Upgrade", "")
             if "websocket" in upgrade.lower():
-                self.mode = "frames"
+                self.mode = Mode.FRAMES
         else:
             message = protocol.parse_response(head)
             start_line = f"{message.version} {message.status} {message.reason}"
             if message.status == 101:
-                self.mode = "frames"
+                self.mode = Mode.FRAMES
         body = 0
-        if self.mode == "http":
+        if self.mode is Mode.HTTP:
             try:
                 body = max(0, int(message.headers.get("Content-Length", "0")))
             except ValueError:
@@ -215,7 +234,7 @@ class DirectionDecoder:
         }
 
     def _give_up(self, error: str) -> dict[str, Any]:
-        self.mode = "opaque"
+        self.mode = Mode.OPAQUE
         data = bytes(self._buffer)
         self._buffer.clear()
         return _opaque(data, error)
@@ -227,7 +246,7 @@ class DirectionDecoder:
         try:
             frames = self._parser.feed(data)
         except protocol.ProtocolError as exc:
-            self.mode = "opaque"
+            self.mode = Mode.OPAQUE
             data = bytes(self._pending)
             self._pending.clear()
             yield _opaque(data, f"not a valid frame: {exc}")

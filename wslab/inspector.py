@@ -4,9 +4,9 @@ The view lists what crosses the tap, one row per record, and fills in while traf
 selecting a row shows that record's bytes with the header fields marked. It is made of three
 parts, kept apart so that the logic can be tested without a browser or a kernel:
 
-- pure functions over one `WireRecord`: a row (`format_row`), the header fields with their
-  byte and bit positions (`frame_fields`), a description as text (`describe`) or HTML
-  (`describe_html`);
+- pure functions over one `WireRecord`: a row (`format_row`, the same as a printed table's,
+  from `wslab._wire`), the header fields with their byte and bit positions (`frame_fields`),
+  a description as text (`describe`) or HTML (`describe_html`);
 - `InspectorModel`, plain state: the records on show, the selection, the header line;
 - `Inspector`, the ipywidgets view bound to a model, and one updater thread per inspector.
 
@@ -16,14 +16,15 @@ thread waits on it, then takes one snapshot of the tap and refreshes the widgets
 refreshes, not a thousand. ipykernel sends comm messages from any thread (it hands them to
 its IOPub thread), so the widgets can be refreshed while a cell is still running. The updater
 never prints; it ends when the inspector is closed, when its tap stops (so `wslab.stop_all()`
-ends it too) or when a new inspector replaces it.
+ends it too) or when a new inspector replaces it. A replaced inspector stays on show, frozen,
+and its header says it was replaced (a re-run cell shows the new one; an older cell's view
+must not go blank without a word).
 """
 
 from __future__ import annotations
 
 import html
 import threading
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -31,14 +32,13 @@ from typing import Any
 import ipywidgets as widgets
 
 from . import protocol
-from ._wire import WireRecord
+from ._throttle import Throttle
+from ._wire import ROW_COLUMNS, WireRecord, format_row
 from .tap import Tap
 
 #: How often an idle updater checks whether its tap still runs (a stopping tap sends no
 #: notification), in seconds. It bounds how long a thread outlives `stop_all()`.
 POLL_INTERVAL = 0.1
-#: How long `Inspector.close()` waits for the updater thread to end.
-JOIN_TIMEOUT = 2.0
 #: Bytes per line of a hex dump, and how many bytes of a record the dump shows at most.
 DUMP_WIDTH = 16
 DUMP_BYTES = 128
@@ -46,26 +46,10 @@ DUMP_BYTES = 128
 SHOWN_TEXT = 2000
 SHOWN_BYTES = 32
 
-ROW_COLUMNS = (
-    f"{'#':>4}  {'conn':>4}  {'time':>10}  dir  {'type':<6}  FIN  {'mask':<10}  {'len':>6}  preview"
-)
 NOTHING_SELECTED = "Select a row to see its bytes, with the header fields marked."
 
 
 # --- one record: row, fields, description ----------------------------------------------------
-
-
-def format_row(record: WireRecord, width: int = 40) -> str:
-    """One line for the list: seq, conn, time, direction, type, FIN, mask, length, preview.
-
-    The length is the payload length for a frame and the size on the wire for anything else.
-    """
-    r = record
-    start = f"{r.seq:>4}  {r.conn:>4}  {r.t * 1000:>7.1f} ms  {r.direction}  {r.opcode_name:<6}"
-    if r.kind != "frame":
-        return f"{start}  {'':3}  {'':10}  {r.size:>6}  {r.preview(width)}"
-    mask = "0x" + r.mask_key.hex() if r.mask_key else "-"
-    return f"{start}  {r.fin:>3d}  {mask:<10}  {r.length:>6}  {r.preview(width)}"
 
 
 @dataclass(frozen=True)
@@ -92,34 +76,55 @@ class Field:
             high, low = self.bit_range
             bits = f"bit {high}" if high == low else f"bits {high}-{low}"
             return f"byte {self.start} {bits}"
+        if self.stop == self.start:
+            return "none"
         if self.stop - self.start == 1:
             return f"byte {self.start}"
         return f"bytes {self.start}-{self.stop - 1}"
 
 
+#: How the inspector labels the codec's fields (`protocol.FIELD_NAMES`), and which colour class
+#: each gets. The three RSV bits show as one row: they are read together.
+_LABELS = {"payload len": "payload length", "masking key": "mask key", "RSV1": "RSV1 RSV2 RSV3"}
+_PARTS = {"extended length": "extended", "masking key": "mask", "payload": "payload"}
+
+
 def frame_fields(record: WireRecord) -> list[Field]:
-    """The fields of a frame record, with their positions in `raw` (RFC 6455 §5.2)."""
+    """The fields of a frame record, with their positions in `raw` (RFC 6455 §5.2).
+
+    Where each field lies comes from the codec (`protocol.header_fields`); this adds what
+    each one says, in words.
+    """
     if record.kind != "frame" or len(record.raw) < 2:
         return []
     raw, header = record.raw, record.header_length
-    key_length = 4 if record.mask_key is not None else 0
-    extended = header - 2 - key_length  # 0, 2 or 8 bytes of extended payload length
     opcode = record.opcode_name + (" (reserved)" if record.opcode_name.startswith("0x") else "")
-    masked = raw[1] >> 7
-    fields = [
-        _bits(raw, 0, 7, 7, "FIN", "1 final fragment" if record.fin else "0 more follow"),
-        _bits(raw, 0, 6, 4, "RSV1 RSV2 RSV3", f"{record.rsv1:d} {record.rsv2:d} {record.rsv3:d}"),
-        _bits(raw, 0, 3, 0, "opcode", f"0x{record.opcode:X} {opcode}"),
-        _bits(raw, 1, 7, 7, "MASK", "1 masked" if masked else "0 not masked"),
-        _bits(raw, 1, 6, 0, "payload length", _length7(raw[1] & 0x7F)),
-    ]
-    if extended:
-        name = f"extended length ({extended * 8}-bit)"
-        fields.append(Field(name, 2, 2 + extended, str(record.length), part="extended"))
-    if record.mask_key is not None:
-        fields.append(Field("mask key", header - 4, header, record.mask_key.hex(" "), part="mask"))
-    note = ", masked" if key_length else ""
-    fields.append(Field("payload", header, record.size, f"{record.length} bytes{note}"))
+    values = {
+        "FIN": "1 final fragment" if record.fin else "0 more follow",
+        "RSV1": f"{record.rsv1:d} {record.rsv2:d} {record.rsv3:d}",
+        "opcode": f"0x{record.opcode:X} {opcode}",
+        "MASK": "1 masked" if record.masked else "0 not masked",
+        "payload len": _length7(raw[1] & 0x7F),
+        "extended length": str(record.length),
+        "masking key": record.mask_key.hex(" ") if record.mask_key else "",
+        "payload": f"{record.length} bytes" + (", masked" if record.masked else ""),
+    }
+    fields = []
+    for name, first, last in protocol.header_fields(raw):
+        if name in ("RSV2", "RSV3"):
+            continue  # shown with RSV1
+        if name == "RSV1":
+            last = 3
+        label, value = _LABELS.get(name, name), values[name]
+        if name in _PARTS:  # whole bytes
+            start, stop = first // 8, last // 8 + 1
+            if name == "extended length":
+                label = f"extended length ({(stop - start) * 8}-bit)"
+            fields.append(Field(label, start, stop, value, part=_PARTS[name]))
+        else:  # bits inside one byte, numbered 7 (the top bit) down to 0
+            fields.append(_bits(raw, first // 8, 7 - first % 8, 7 - last % 8, label, value))
+    if not record.length:
+        fields.append(Field("payload", header, header, values["payload"]))
     return fields
 
 
@@ -424,12 +429,26 @@ class Inspector(widgets.VBox):
         """Held by whatever changes the widgets: the updater, a click, `select()`, `close()`."""
         self._refreshing: threading.Thread | None = None  # the thread inside `_render`, if any
         self._closed = False
+        """True once it no longer updates: closed, or retired (replaced, still on show)."""
+        self._widgets_closed = False
         listing.observe(self._on_select, names="index")
-        self._updater = _Updater(tap, rate, self._refresh, self._fail)
+        # The tap's condition is how the thread sleeps (Tap has no public hook for it); a
+        # stopping tap sends no notification, hence the poll.
+        self._updater = Throttle(
+            f"wslab-inspector-{tap.name}",
+            tap._changed,
+            rate,
+            version=lambda: _version(tap.frames()),
+            refresh=self._snapshot,
+            fail=self._fail,
+            alive=lambda: tap.running,
+            poll=POLL_INTERVAL,
+        )
         running = tap.running
         table = tap.frames()
         self._refresh(table, running)
-        self._updater.start(table)
+        if running:
+            self._updater.start(_version(table))
 
     # --- public API ------------------------------------------------------------------------
 
@@ -450,20 +469,40 @@ class Inspector(widgets.VBox):
             super().close()
             return
         with lock:
+            if self._widgets_closed:
+                return
+            retired, self._closed, self._widgets_closed = self._closed, True, True
+        if not retired:
+            self._updater.stop()
+            _forget(self)
+        for child in self.children:
+            child.close()
+        super().close()
+
+    def retire(self, reason: str) -> None:
+        """Stop updating but stay on show, frozen, with `reason` as the header."""
+        with self._lock:
             if self._closed:
                 return
             self._closed = True
         self._updater.stop()
         _forget(self)
-        for child in self.children:
-            child.close()
-        super().close()
+        with self._lock:
+            self.header.value = f"<b>{html.escape(reason)}</b>"
+            self.listing.disabled = True
 
     def __repr__(self) -> str:
         # What nbval compares when a lesson displays an inspector: nothing that varies.
         return f"Inspector(tap {self.tap.name!r})"
 
     # --- private ---------------------------------------------------------------------------
+
+    def _snapshot(self) -> tuple[tuple[int, int], bool]:
+        """The updater's refresh: show the tap now; go on while it runs."""
+        running = self.tap.running
+        table = self.tap.frames()
+        self._refresh(table, running)
+        return _version(table), running
 
     def _refresh(self, table: Sequence[WireRecord], running: bool) -> None:
         """Show a new snapshot of the tap, if it changed anything (any thread)."""
@@ -524,75 +563,6 @@ class _Listing(widgets.Select):
             super().set_state(sync_data)
 
 
-class _Updater:
-    """One daemon thread: wait for the tap to record something, refresh, at most `rate`/s."""
-
-    def __init__(
-        self,
-        tap: Tap,
-        rate: float,
-        refresh: Callable[[Sequence[WireRecord], bool], None],
-        fail: Callable[[BaseException], None],
-    ) -> None:
-        self._tap = tap
-        self._period = 1.0 / rate
-        self._refresh = refresh
-        self._fail = fail
-        self._closing = threading.Event()
-        self._seen = (0, 0)
-        self._thread = threading.Thread(
-            target=self._run, name=f"wslab-inspector-{tap.name}", daemon=True
-        )
-
-    def start(self, shown: Sequence[WireRecord]) -> None:
-        """Start updating from `shown`, the snapshot on show now (if the tap still runs)."""
-        self._seen = _version(shown)
-        if self._tap.running:
-            self._thread.start()
-
-    def stop(self) -> None:
-        self._closing.set()
-        # The tap's condition is how the thread sleeps: wake it. (Tap has no public hook.)
-        with self._tap._changed:
-            self._tap._changed.notify_all()
-        if self._thread.is_alive() and self._thread is not threading.current_thread():
-            self._thread.join(JOIN_TIMEOUT)
-
-    def _run(self) -> None:
-        try:
-            self._loop()
-        except Exception as exc:  # never let threading print a traceback into a cell
-            self._fail(exc)
-
-    def _loop(self) -> None:
-        tap, changed = self._tap, self._tap._changed
-        seen = self._seen
-        next_refresh = time.monotonic() + self._period
-        while not self._closing.is_set():
-            # 1. Sleep until the tap records something new (or stops, or we are closed). The
-            #    first look is under the condition's lock, so no notification slips past; after
-            #    that only a notification can mean new records, a timeout only a stopped tap.
-            with changed:
-                if _version(tap.frames()) == seen:
-                    while not self._closing.is_set() and tap.running:
-                        if changed.wait(POLL_INTERVAL) and _version(tap.frames()) != seen:
-                            break
-            # 2. Let records pile up until the next refresh is due: this bounds the rate.
-            delay = next_refresh - time.monotonic()
-            if delay > 0 and self._closing.wait(delay):
-                return
-            if self._closing.is_set():
-                return
-            # 3. One snapshot, one refresh, however many records arrived meanwhile.
-            running = tap.running
-            table = tap.frames()
-            seen = _version(table)
-            next_refresh = time.monotonic() + self._period
-            self._refresh(table, running)
-            if not running:
-                return
-
-
 def _version(table: Sequence[WireRecord]) -> tuple[int, int]:
     return len(table), table[-1].seq if table else 0
 
@@ -623,13 +593,17 @@ def inspector(tap: Tap, max_rows: int = 200, rate: float = 10.0) -> Inspector:
 
     It lists the newest `max_rows` records and refreshes at most `rate` times a second;
     select a row to see its bytes with the header fields marked. An inspector already open
-    on a tap of the same name is closed first, so re-running a cell is safe.
+    on a tap of the same name stops updating first, so re-running a cell is safe: it stays on
+    show, frozen, and says that a newer one replaced it.
     """
     _check_arguments(tap, max_rows, rate)
     with _inspectors_lock:
         old = _inspectors.pop(tap.name, None)
     if old is not None:
-        old.close()
+        old.retire(
+            f"tap {tap.name!r}: replaced by a newer inspector (wslab.inspector() was called "
+            "again); this one no longer updates"
+        )
     view = Inspector(tap, max_rows=max_rows, rate=rate)
     with _inspectors_lock:
         _inspectors[tap.name] = view

@@ -36,11 +36,10 @@ class Member:
         return json.loads(data)
 
     def join(self, nick: str, room: str = "lobby", last_id: int | None = None) -> dict:
-        """Join and return the welcome; the presence that follows is read too."""
+        """Join and return the welcome (it carries the member list: no presence follows)."""
         self.send(type="join", nick=nick, room=room, last_id=last_id)
         welcome = self.recv()
         assert welcome["type"] == "welcome", welcome
-        assert self.recv()["type"] == "presence"
         return welcome
 
     def say(self, text: str, ref: str | None = None) -> int:
@@ -61,12 +60,11 @@ class Member:
 
 
 def join(server: ChatServer, nick: str, room: str = "lobby", *others: Member) -> Member:
-    """A member who joined; `others` already in the room read its joined + presence."""
+    """A member who joined; `others` already in the room read its joined."""
     member = Member(server)
     member.join(nick, room)
     for other in others:
         assert other.recv() == {"type": "joined", "nick": nick}
-        assert other.recv()["type"] == "presence"
     return member
 
 
@@ -191,15 +189,15 @@ class TestChat:
         probe(bob, alice)  # the next thing alice gets is bob's probe, not her own hello
 
     def test_presence_on_join_and_leave(self, server):
-        """The others see joined/left notices and an updated presence list; who answers too."""
+        """The others see joined/left notices, never the whole list; who answers with it."""
         alice = join(server, "alice")
         bob = Member(server)
         bob.join("bob")
         assert alice.recv() == {"type": "joined", "nick": "bob"}
+        alice.send(type="who")
         assert alice.recv() == {"type": "presence", "room": "lobby", "online": ["alice", "bob"]}
         bob.close()
         assert alice.recv() == {"type": "left", "nick": "bob"}
-        assert alice.recv() == {"type": "presence", "room": "lobby", "online": ["alice"]}
         alice.send(type="who")
         assert alice.recv() == {"type": "presence", "room": "lobby", "online": ["alice"]}
 
@@ -250,11 +248,9 @@ class TestChat:
         carol = join(server, "carol", "kitchen")
         alice.send(type="join", nick="alice", room="kitchen")
         assert bob.recv() == {"type": "left", "nick": "alice"}
-        assert bob.recv() == {"type": "presence", "room": "lobby", "online": ["bob"]}
-        assert alice.recv()["type"] == "welcome"
-        assert alice.recv() == {"type": "presence", "room": "kitchen", "online": ["alice", "carol"]}
+        welcome = alice.recv()
+        assert (welcome["type"], welcome["online"]) == ("welcome", ["alice", "carol"])
         assert carol.recv() == {"type": "joined", "nick": "alice"}
-        assert carol.recv()["type"] == "presence"
         probe(alice, carol)
         probe(bob)  # bob alone in the lobby: just the ack, nothing from the kitchen
 
@@ -367,11 +363,10 @@ class TestRefusals:
 
 class TestRecovery:
     def leave(self, member: Member, nick: str, *others: Member) -> None:
-        """`member` closes; `others` read its left + presence."""
+        """`member` closes; `others` read its left."""
         member.close()
         for other in others:
             assert other.recv() == {"type": "left", "nick": nick}
-            assert other.recv()["type"] == "presence"
 
     def test_reconnect_with_last_id_gets_exactly_the_missed_messages(self, server):
         """Messages said while away come back, in order, and nothing else."""
@@ -454,14 +449,12 @@ def test_a_client_vanishing_mid_frame_does_not_hurt_the_others(server, how):
     alice = join(server, "alice")
     ghost = RawMember(server, "ghost")
     assert alice.recv() == {"type": "joined", "nick": "ghost"}
-    assert alice.recv()["type"] == "presence"
     frame = wire.text(json.dumps({"type": "say", "text": "never finished"}), mask=True)
     ghost.sock.sendall(frame[:9])
     if how == "rst":  # SO_LINGER 0: close() sends RST instead of FIN
         ghost.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
     ghost.close()
     assert alice.recv() == {"type": "left", "nick": "ghost"}
-    assert alice.recv() == {"type": "presence", "room": "lobby", "online": ["alice"]}
     probe(join(server, "bob", "lobby", alice), alice)
     assert server.errors == []
     assert server.log("ERROR") == []

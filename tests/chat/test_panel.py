@@ -12,7 +12,7 @@ from helpers import Resources, assert_released, wait_until
 
 import wslab
 from wslab.chat.bots import ChatBot
-from wslab.chat.client import ChatModel, ChatRefused, LogLine, disconnect_all
+from wslab.chat.client import ChatModel, ChatRefused, LogLine, Sent, State, disconnect_all
 from wslab.chat.panel import ChatPanel, chat_panel, log_html, online_html
 from wslab.chat.server import chat_server
 
@@ -67,10 +67,10 @@ class TestModel:
     def test_welcome(self):
         """A welcome joins: state, online, the history as lines, a notice, the newest id."""
         model = ChatModel("you")
-        assert model.state == "connecting" and model.header == "you in #lobby: connecting"
+        assert model.state is State.CONNECTING and model.header == "you in #lobby: connecting"
         history = [message(3, "bob", "hi"), message(4, "carol", "hey")]
         assert model.apply(welcome(online=["bob", "carol", "you"], history=history))
-        assert model.state == "joined" and model.online == ["bob", "carol", "you"]
+        assert model.state is State.JOINED and model.online == ["bob", "carol", "you"]
         assert model.text == "bob: hi\ncarol: hey\n* you joined #lobby as you"
         assert model.last_id == 4 and model.lines[0].id == 3
         assert model.header == "you in #lobby: joined, 3 online"
@@ -95,9 +95,9 @@ class TestModel:
         model = joined_model()
         frame = json.loads(model.send_text("hi"))
         assert frame == {"type": "say", "text": "hi", "ref": "p1"} and model.last_ref == "p1"
-        assert model.lines[-1].status == "pending" and str(model.lines[-1]) == "you: hi"
+        assert model.lines[-1].status is Sent.PENDING and str(model.lines[-1]) == "you: hi"
         assert model.apply({"type": "ack", "id": 5, "ref": "p1"})
-        assert model.lines[-1].status == "" and model.lines[-1].id == 5
+        assert model.lines[-1].status is Sent.ACKED and model.lines[-1].id == 5
         assert model.results == {"p1": 5}
         assert not model.apply({"type": "ack", "id": 6, "ref": "unknown"})
 
@@ -122,7 +122,7 @@ class TestModel:
         model.apply({"type": "error", "code": "too_long", "reason": "over 2000 characters"})
         model.apply({"type": "ack", "id": 3, "ref": "p2"})
         first, second = model.lines[-3:-1]
-        assert (first.status, second.status) == ("failed", "")
+        assert (first.status, second.status) == (Sent.FAILED, Sent.ACKED)
         assert isinstance(model.results["p1"], ChatRefused) and model.results["p2"] == 3
         assert model.results["p1"].code == "too_long"
         assert str(model.lines[-1]) == "! too_long: over 2000 characters"
@@ -132,16 +132,18 @@ class TestModel:
         """A refused join leaves the model connecting, with the error on record."""
         model = ChatModel("you")
         model.apply({"type": "error", "code": "nick_taken", "reason": "'you' is in use"})
-        assert model.state == "connecting" and model.errors == [("nick_taken", "'you' is in use")]
+        assert model.state is State.CONNECTING
+        assert model.errors == [("nick_taken", "'you' is in use")]
 
     def test_joined_left_presence(self):
-        """joined and left are notices and change the online list; presence replaces it."""
+        """joined and left are notices and keep the sorted online list; presence replaces it."""
         model = joined_model("bob")
+        assert model.online == ["bob", "you"]
         model.apply({"type": "joined", "nick": "carol"})
-        assert model.online == ["you", "bob", "carol"] and str(model.lines[-1]) == "* carol joined"
+        assert model.online == ["bob", "carol", "you"] and str(model.lines[-1]) == "* carol joined"
         model.apply({"type": "typing", "nick": "carol", "typing": True})
         model.apply({"type": "left", "nick": "carol"})
-        assert model.online == ["you", "bob"] and model.typing == []
+        assert model.online == ["bob", "you"] and model.typing == []
         assert str(model.lines[-1]) == "* carol left"
         presence = {"type": "presence", "room": "lobby", "online": ["bob", "dave", "you"]}
         assert model.apply(presence) and model.online == ["bob", "dave", "you"]
@@ -165,12 +167,8 @@ class TestModel:
     def test_client_messages(self):
         """join, typing (only when it changes; a say ends it) and who, as JSON."""
         model = ChatModel("you", "den")
-        assert json.loads(model.join_text()) == {
-            "type": "join",
-            "nick": "you",
-            "room": "den",
-            "last_id": None,
-        }
+        assert json.loads(model.join_text()) == {"type": "join", "nick": "you", "room": "den"}
+        assert json.loads(model.join_text(7))["last_id"] == 7
         assert json.loads(model.typing_text(True)) == {"type": "typing", "typing": True}
         assert model.typing_text(True) is None
         model.send_text("done")
@@ -199,7 +197,7 @@ class TestModel:
         model = joined_model()
         model.apply({"type": "typing", "nick": "bob", "typing": True})
         model.connection_closed(1001, "bye")
-        assert model.state == "closed" and model.typing == []
+        assert model.state is State.CLOSED and model.typing == []
         assert model.header == "you in #lobby: disconnected (code 1001 'bye')"
 
     def test_html_escapes_every_text(self):
@@ -284,7 +282,7 @@ class TestPanel:
         with pytest.raises(ChatRefused) as refused:
             panel.send("x" * 11)
         assert refused.value.code == "too_long"
-        assert [line.status for line in panel.model.lines if line.sender] == ["failed"] * 2
+        assert [line.status for line in panel.model.lines if line.sender] == [Sent.FAILED] * 2
         assert panel.send("short") > 0
 
     def test_the_input_box(self, capfd):
@@ -292,7 +290,7 @@ class TestPanel:
         server = chat_server()
         with join(server, "bob") as bob:
             panel = chat_panel(server, "you")
-            recv_until(bob, type="presence", online=["bob", "you"])
+            recv_until(bob, type="joined", nick="you")
             panel.input.set_state({"value": "hel"})  # what the front-end sends on keystrokes
             assert recv_until(bob, type="typing") == {"type": "typing", "nick": "you",
                                                       "typing": True}  # fmt: skip

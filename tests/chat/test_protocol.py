@@ -258,3 +258,21 @@ class TestServerMessages:
         text = protocol.encode(protocol.message(1, "lobby", "bob", "<b>é</b>"))
         assert text == '{"type":"message","id":1,"room":"lobby","from":"bob","text":"<b>é</b>"}'
         assert json.loads(text)["text"] == "<b>é</b>"
+
+    @pytest.mark.parametrize(
+        "message",
+        [
+            protocol.Join("alice"),
+            protocol.Join("alice", "den", last_id=0),
+            protocol.Say("héllo <b>", ref="p1"),
+            protocol.Say("hi", ref=3),
+            protocol.Typing(False),
+            protocol.Whisper("bob", "psst"),
+            protocol.Who(),
+        ],
+    )
+    def test_encode_client_is_what_parse_reads(self, message):
+        """What a client encodes parses back to the same message; None fields are left out."""
+        text = protocol.encode_client(message)
+        assert protocol.parse(text) == message
+        assert "null" not in text and text.startswith('{"type":')

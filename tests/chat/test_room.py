@@ -42,24 +42,32 @@ def welcome(deliveries: list[Delivery]) -> dict:
 
 class TestJoin:
     def test_first_member(self):
-        """The first member gets a welcome with an empty history, then the presence list."""
+        """The first member gets a welcome, with the presence list and an empty history."""
         chat = Chat()
         assert chat.join("alice") == [
             Delivery(("c-alice",), protocol.welcome("alice", "lobby", ["alice"], [], False)),
-            Delivery(("c-alice",), protocol.presence("lobby", ["alice"])),
         ]
         assert chat.state.members() == ["alice"]
         assert chat.state.nick("c-alice") == "alice"
 
     def test_second_member(self):
-        """The newcomer is welcomed; the others see 'joined'; everyone gets the presence."""
+        """The newcomer's welcome lists everyone; the others see 'joined' only, not a list."""
         chat = Chat()
         chat.join("bob")
         assert chat.join("alice") == [
             Delivery(("c-alice",), protocol.welcome("alice", "lobby", ["alice", "bob"], [], False)),
             Delivery(("c-bob",), protocol.joined("alice")),
-            Delivery(("c-alice", "c-bob"), protocol.presence("lobby", ["alice", "bob"])),
         ]
+
+    def test_filling_a_room_sends_each_member_one_message_per_newcomer(self):
+        """Filling a room of N: N welcomes and N(N-1)/2 joined notices, no member lists."""
+        chat = Chat()
+        n = 30
+        deliveries = [d for i in range(n) for d in chat.join(f"m{i}")]
+        kinds = [d.message["type"] for d in deliveries]
+        assert kinds.count("welcome") == n and "presence" not in kinds
+        notices = sum(len(d.to) for d in deliveries if d.message["type"] == "joined")
+        assert notices == n * (n - 1) // 2
 
     def test_nick_taken_closes_with_1008(self):
         """A first join with a nick in use gets nick_taken, then a 1008 close."""
@@ -282,14 +290,13 @@ class TestRecovery:
 
 class TestPresence:
     def test_leave_tells_the_others(self):
-        """On disconnect the others get 'left' and the new presence list."""
+        """On disconnect the others get 'left' (they drop the nick from their own list)."""
         chat = Chat()
         chat.join("alice")
         chat.join("bob")
         chat.join("carol")
         assert chat.state.disconnect("c-bob") == [
             Delivery(("c-alice", "c-carol"), protocol.left("bob")),
-            Delivery(("c-alice", "c-carol"), protocol.presence("lobby", ["alice", "carol"])),
         ]
         assert chat.state.members() == ["alice", "carol"]
 
@@ -417,7 +424,7 @@ class TestTyping:
 
 class TestRoomSwitch:
     def test_second_join_moves_the_member(self):
-        """Old room: left + presence; new room: joined + presence; the mover: a welcome."""
+        """Old room: left; new room: joined; the mover: a welcome with the new room's list."""
         chat = Chat()
         chat.join("alice")
         chat.join("bob")
@@ -426,7 +433,6 @@ class TestRoomSwitch:
         deliveries = chat.join("alice", "kitchen")
         assert deliveries == [
             Delivery(("c-bob",), protocol.left("alice")),
-            Delivery(("c-bob",), protocol.presence("lobby", ["bob"])),
             Delivery(
                 ("c-alice",),
                 protocol.welcome(
@@ -438,7 +444,6 @@ class TestRoomSwitch:
                 ),
             ),
             Delivery(("c-carol",), protocol.joined("alice")),
-            Delivery(("c-alice", "c-carol"), protocol.presence("kitchen", ["alice", "carol"])),
         ]
         assert chat.state.members() == ["bob"]
         assert chat.state.members("kitchen") == ["alice", "carol"]

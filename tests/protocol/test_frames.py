@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from wslab.protocol import (
+    FIELD_NAMES,
     Frame,
     FrameParser,
     Opcode,
@@ -19,6 +20,8 @@ from wslab.protocol import (
     close,
     continuation,
     encode_frame,
+    header_fields,
+    header_layout,
     header_length,
     ping,
     pong,
@@ -343,3 +346,36 @@ def test_check_text():
         with pytest.raises(ProtocolError) as info:
             check_text(bad)
         assert info.value.close_code == 1007
+
+
+class TestHeaderFields:
+    """header_fields(): the layout of §5.2, the one place the inspector and the plots read."""
+
+    def test_masked_hello(self):
+        """§5.7's masked "Hello": 2 header bytes, a 4-byte key, 5 bytes of payload."""
+        wire = bytes.fromhex("818537fa213d7f9f4d5158")
+        assert header_fields(wire) == [
+            ("FIN", 0, 0),
+            ("RSV1", 1, 1),
+            ("RSV2", 2, 2),
+            ("RSV3", 3, 3),
+            ("opcode", 4, 7),
+            ("MASK", 8, 8),
+            ("payload len", 9, 15),
+            ("masking key", 16, 47),
+            ("payload", 48, 87),
+        ]
+        assert [f.name for f in header_fields(wire)] == [
+            n for n in FIELD_NAMES if n != "extended length"
+        ]
+
+    def test_extended_lengths_and_a_cut_frame(self):
+        """126 → 16-bit length, 127 → 64-bit; the payload span runs past the bytes given."""
+        first_bytes = encode_frame(Frame(Opcode.BINARY, b"x" * 256))[:10]
+        spans = {f.name: f for f in header_fields(first_bytes)}
+        assert spans["extended length"] == ("extended length", 16, 31)
+        assert (spans["payload"].first_byte, spans["payload"].stop_byte) == (4, 260)
+        assert header_layout(encode_frame(Frame(Opcode.BINARY, b"x" * 65536))) == (8, False, 65536)
+        assert header_layout(b"\x82\x7f\x00") == (8, False, None)  # stops inside the length
+        with pytest.raises(ValueError):
+            header_layout(b"\x81")

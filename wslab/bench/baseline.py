@@ -5,7 +5,7 @@ Each runs the very handler wslab's server runs (`wslab.bench.servers.bench`), wi
 compared with:
 
 - `thread_server`: ``serve()`` on an event loop in a thread of this process (the notebook
-  set-up; `benchmarks/echo_rtt.py` does the same);
+  set-up);
 - `process_server`: ``asyncio.run(serve(...))`` in the main thread of a child process, the
   way a websockets server is usually deployed.
 

@@ -25,6 +25,7 @@ import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from .._limits import raise_open_files_limit
 from .._process import rss_bytes, serve_process
 from ..client import connect
 from . import swarm
@@ -105,6 +106,7 @@ class Swarm:
 
     def __init__(self, url: str, clients: int) -> None:
         self._stderr = tempfile.TemporaryFile()
+        raise_open_files_limit()  # the swarm inherits it: its 1,000 clients need more than 1,024
         self._process = subprocess.Popen(
             # -P: the script's folder (wslab/bench) must not shadow anything on sys.path.
             [sys.executable, "-P", swarm.__file__, json.dumps({"url": url, "clients": clients})],

@@ -8,17 +8,57 @@
 - anywhere else (output captured, a pipe, a test): nothing.
 
 Never stdout: a table printed after the bar must be the only output of a command.
+
+Use it as a context manager: how the block ends is what the bar says at the end, "done",
+"interrupted" (KeyboardInterrupt: the kernel's stop button, Ctrl-C) or "failed".
 """
 
 from __future__ import annotations
 
+import enum
 import sys
-from typing import Any, Protocol
+from types import TracebackType
+from typing import Any, Self
 
 
-class Bar(Protocol):
-    def update(self, note: str = "") -> None: ...
-    def close(self) -> None: ...
+class Outcome(enum.Enum):
+    """How the measurement under a bar ended."""
+
+    DONE = "done"
+    INTERRUPTED = "interrupted"
+    FAILED = "failed"
+
+    @classmethod
+    def of(cls, error: BaseException | None) -> Outcome:
+        if error is None:
+            return cls.DONE
+        if isinstance(error, KeyboardInterrupt):
+            return cls.INTERRUPTED
+        return cls.FAILED
+
+
+class Bar:
+    """A progress bar: `update()` after each step; leaving the ``with`` block ends it."""
+
+    def update(self, note: str = "") -> None:
+        pass
+
+    def finish(self, outcome: Outcome) -> None:
+        """Show how it ended; the bar takes no more updates."""
+
+    def close(self) -> None:
+        self.finish(Outcome.DONE)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.finish(Outcome.of(error))
 
 
 def progress(total: int, description: str = "bench", enabled: bool | None = None) -> Bar:
@@ -44,15 +84,11 @@ def _in_kernel() -> bool:
     return getattr(get_ipython(), "kernel", None) is not None
 
 
-class _NoBar:
-    def update(self, note: str = "") -> None:
-        pass
-
-    def close(self) -> None:
-        pass
+class _NoBar(Bar):
+    pass
 
 
-class _WidgetBar:
+class _WidgetBar(Bar):
     def __init__(self, total: int, description: str) -> None:
         import ipywidgets
         from IPython.display import display
@@ -65,12 +101,14 @@ class _WidgetBar:
         self._bar.value += 1
         self._label.value = note
 
-    def close(self) -> None:
-        self._bar.bar_style = "success"
-        self._label.value = "done"
+    STYLES = {Outcome.DONE: "success", Outcome.INTERRUPTED: "warning", Outcome.FAILED: "danger"}
+
+    def finish(self, outcome: Outcome) -> None:
+        self._bar.bar_style = self.STYLES[outcome]
+        self._label.value = outcome.value
 
 
-class _TqdmBar:
+class _TqdmBar(Bar):
     def __init__(self, bar: Any) -> None:
         self._bar = bar
 
@@ -78,11 +116,13 @@ class _TqdmBar:
         self._bar.set_postfix_str(note, refresh=False)
         self._bar.update(1)
 
-    def close(self) -> None:
+    def finish(self, outcome: Outcome) -> None:
+        if outcome is not Outcome.DONE:
+            self._bar.set_postfix_str(outcome.value)
         self._bar.close()
 
 
-class _TextBar:
+class _TextBar(Bar):
     WIDTH = 30
 
     def __init__(self, total: int, description: str) -> None:
@@ -93,8 +133,12 @@ class _TextBar:
         self._done += 1
         self._draw(note)
 
-    def close(self) -> None:
-        sys.stderr.write("\r\033[K")  # erase the bar: what stays on screen is the result
+    def finish(self, outcome: Outcome) -> None:
+        if outcome is Outcome.DONE:
+            sys.stderr.write("\r\033[K")  # erase the bar: what stays on screen is the result
+        else:  # leave it, saying where it stopped
+            self._draw(outcome.value)
+            sys.stderr.write("\n")
         sys.stderr.flush()
 
     def _draw(self, note: str) -> None:

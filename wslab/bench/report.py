@@ -6,7 +6,12 @@ counts print exactly; rates to three significant figures.
 
 from __future__ import annotations
 
+import os
+import platform
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
+
+import websockets
 
 from .throughput import DIRECTIONS
 
@@ -19,6 +24,27 @@ TOPOLOGY_NOTE = (
     "process: the server runs in a child process with its own GIL, as servers do for real."
 )
 AMORTISED = (1, 10, 100, 1000)
+
+
+def machine(load_before: Sequence[float], load_after: Sequence[float]) -> str:
+    """Where a run happened, as one sentence for the head of a results page."""
+
+    def load(values: Sequence[float]) -> str:
+        return " / ".join(f"{v:.1f}" for v in values) or "unknown"
+
+    return (
+        f"Python {platform.python_version()}, websockets {websockets.__version__}, "
+        f"{os.cpu_count()} CPUs, load average {load(load_before)} before and "
+        f"{load(load_after)} after the run"
+    )
+
+
+def load_average() -> tuple[float, ...]:
+    """The 1, 5 and 15 minute load averages (empty where the system has none)."""
+    try:
+        return os.getloadavg()
+    except OSError:
+        return ()
 
 
 def duration(seconds: float) -> str:

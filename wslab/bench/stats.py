@@ -51,7 +51,3 @@ class Summary:
     def to_dict(self) -> dict[str, float]:
         return asdict(self)
 
-
-def ratio_spread(ratios: Sequence[float]) -> str:
-    """'1.02x (0.98-1.07)': the median of per-round ratios and their range, i.e. the noise."""
-    return f"{statistics.median(ratios):.2f}x ({min(ratios):.2f}-{max(ratios):.2f})"

@@ -65,8 +65,7 @@ def run(
     )
     results = Results(config, environment=_environment(mode))
     started = time.perf_counter()
-    bar = progress(steps, "bench", progress_bar)
-    try:
+    with progress(steps, "bench", progress_bar) as bar:
         with _all_servers(topologies) as servers:
             bar.update("servers started")
             _latency(results, servers, bar)
@@ -81,8 +80,6 @@ def run(
         for clients in config.fanout_clients:
             results.fanout.append(fanout.measure(clients, config.broadcasts, config.size))
             bar.update(f"fan-out to {clients}")
-    finally:
-        bar.close()
     results.environment["seconds"] = round(time.perf_counter() - started, 1)
     results.environment["load_after"] = _load()
     return results

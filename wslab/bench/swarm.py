@@ -2,6 +2,7 @@
 
 Run as a script (``python -P swarm.py '{"url": ..., "clients": N}'``) by `wslab.bench.fanout`,
 not imported: it needs only websockets, and leaving wslab's imports out halves its start-up.
+Its open-files limit is inherited from `fanout`, which raises it before starting the swarm.
 
 Conversation on stdin/stdout, one JSON line each way:
 - once all N clients (and the publisher) have joined: ``{"ready": N}``;
@@ -25,7 +26,6 @@ BATCH = 100
 
 def main() -> None:
     config = json.loads(sys.argv[1])
-    raise_open_files_limit()
     try:
         asyncio.run(swarm(config["url"], config["clients"]))
     except Exception as exc:  # noqa: BLE001 -- reported to the parent, which raises it
@@ -78,20 +78,6 @@ async def swarm(url: str, count: int) -> None:
         task.cancel()
     # Close politely, but don't let a thousand closing handshakes hold up the exit.
     await asyncio.wait([asyncio.create_task(ws.close()) for ws in [*clients, publisher]], timeout=5)
-
-
-def raise_open_files_limit() -> None:
-    # 1,000 clients need more than the common soft limit of 1,024 open files. (The same few
-    # lines as in wslab._process: this script imports nothing of wslab's, on purpose.)
-    try:
-        import resource
-
-        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-        wanted = 65536 if hard == resource.RLIM_INFINITY else min(hard, 65536)
-        if soft < wanted:
-            resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
-    except (ImportError, ValueError, OSError):
-        pass
 
 
 if __name__ == "__main__":

@@ -13,6 +13,8 @@ the old one first, so re-running a cell is safe. Nothing here ever prints.
 
 from __future__ import annotations
 
+import bisect
+import enum
 import itertools
 import json
 import threading
@@ -25,6 +27,7 @@ from websockets.exceptions import ConnectionClosed
 
 from .._service import on_stop_all
 from ..client import Client, connect
+from . import protocol
 
 #: How many lines the log keeps; older lines are dropped.
 MAX_LINES = 200
@@ -36,6 +39,22 @@ JOIN_TIMEOUT = 2.0
 SEND_ERRORS = frozenset({"too_long", "no_such_user", "bad_message"})
 #: After closing an older client with the same nick, how long the server may take to forget it.
 REJOIN_TIMEOUT = 3.0
+
+
+class State(enum.Enum):
+    """Where a chat client is: waiting for its welcome, in a room, or disconnected."""
+
+    CONNECTING = "connecting"
+    JOINED = "joined"
+    CLOSED = "closed"
+
+
+class Sent(enum.Enum):
+    """Where a text this client sent stands: waiting for the server's ack, acked, or refused."""
+
+    PENDING = "pending"
+    ACKED = "acked"
+    FAILED = "failed"
 
 
 class ChatRefused(Exception):
@@ -66,8 +85,9 @@ class LogLine:
     """The server's message id, once known."""
     ref: str = ""
     """For a line this client sent: the token the server echoes in its ack."""
-    status: str = ""
-    """For a line this client sent: "pending" until acked, "" once acked, "failed"."""
+    status: Sent | None = None
+    """For a line this client sent: `Sent.PENDING` until acked, then `Sent.ACKED` or
+    `Sent.FAILED`; None for every other line."""
 
     def __str__(self) -> str:
         if self.kind == "message":
@@ -97,11 +117,11 @@ class ChatModel:
         self.lines: list[LogLine] = []
         """The log, oldest first: the newest `max_lines` lines."""
         self.online: list[str] = []
-        """Who is in the room, as the server last said."""
+        """Who is in the room, sorted: the welcome's list, then kept up by joined and left."""
         self.errors: list[tuple[str, str]] = []
         """Every error the server sent, as (code, reason)."""
-        self.state = "connecting"
-        """"connecting", then "joined", then "closed"."""
+        self.state = State.CONNECTING
+        """`State.CONNECTING`, then `State.JOINED`, then `State.CLOSED`."""
         self.closed_because = ""
         """Once closed: the close code and reason, in words."""
         self.last_id: int | None = None
@@ -143,7 +163,7 @@ class ChatModel:
         """The connection ended (`code` is None when no close frame came)."""
         described = "no close frame" if code is None else f"code {code}"
         self.closed_because = described + (f" {reason!r}" if reason else "")
-        self.state = "closed"
+        self.state = State.CLOSED
         self._typing.clear()
         self._log(LogLine("notice", f"disconnected ({self.closed_because})"))
         self.version += 1
@@ -157,37 +177,37 @@ class ChatModel:
 
     def join_text(self, last_id: int | None = None) -> str:
         """The join message: the first thing a client sends."""
-        return _json(type="join", nick=self.nick, room=self.room, last_id=last_id)
+        return protocol.encode_client(protocol.Join(self.nick, self.room, last_id))
 
     def send_text(self, text: str) -> str:
         """The JSON of a say, logged here as pending until acked; its ref is `last_ref`."""
         ref = self._new_ref()
         self._typing_sent = False  # the server ends a member's typing when it says something
         self._pending[ref] = self._log(
-            LogLine("message", text, sender=self.nick, ref=ref, status="pending")
+            LogLine("message", text, sender=self.nick, ref=ref, status=Sent.PENDING)
         )
         self.version += 1
-        return _json(type="say", text=text, ref=ref)
+        return protocol.encode_client(protocol.Say(text, ref))
 
     def whisper_text(self, to: str, text: str) -> str:
         """The JSON of a whisper to `to`, logged here as pending until acked."""
         ref = self._new_ref()
         self._pending[ref] = self._log(
-            LogLine("private", text, sender=self.nick, to=to, ref=ref, status="pending")
+            LogLine("private", text, sender=self.nick, to=to, ref=ref, status=Sent.PENDING)
         )
         self.version += 1
-        return _json(type="whisper", to=to, text=text, ref=ref)
+        return protocol.encode_client(protocol.Whisper(to, text, ref))
 
     def typing_text(self, typing: bool) -> str | None:
         """The JSON telling the room this client started or stopped typing; None if no change."""
         if typing == self._typing_sent:
             return None
         self._typing_sent = typing
-        return _json(type="typing", typing=typing)
+        return protocol.encode_client(protocol.Typing(typing))
 
     @staticmethod
     def who_text() -> str:
-        return _json(type="who")
+        return protocol.encode_client(protocol.Who())
 
     @property
     def last_ref(self) -> str:
@@ -214,11 +234,12 @@ class ChatModel:
 
     @property
     def header(self) -> str:
-        state = self.state
-        if state == "joined":
+        if self.state is State.JOINED:
             state = f"joined, {len(self.online)} online"
-        elif state == "closed":
+        elif self.state is State.CLOSED:
             state = f"disconnected ({self.closed_because})"
+        else:
+            state = self.state.value
         return f"{self.nick} in #{self.room}: {state}"
 
     @property
@@ -249,9 +270,9 @@ class ChatModel:
         return LogLine("message", str(message["text"]), sender=message["from"], id=message["id"])
 
     def _on_welcome(self, message: dict[str, Any]) -> bool:
-        self.state = "joined"
+        self.state = State.JOINED
         self.nick, self.room = message["nick"], message["room"]
-        self.online = list(message["online"])
+        self.online = sorted(message["online"])
         self._typing.clear()
         history = [self._message_line(m) for m in message.get("history", [])]
         if message.get("truncated"):
@@ -280,7 +301,7 @@ class ChatModel:
         if ref not in self._pending:
             return False
         self.results[ref] = message["id"]
-        self._resolve(ref, id=message["id"], status="")
+        self._resolve(ref, id=message["id"], status=Sent.ACKED)
         return True
 
     def _on_error(self, message: dict[str, Any]) -> bool:
@@ -289,14 +310,14 @@ class ChatModel:
         if code in SEND_ERRORS and self._pending:
             ref = next(iter(self._pending))
             self.results[ref] = ChatRefused(code, reason)
-            self._resolve(ref, status="failed")
+            self._resolve(ref, status=Sent.FAILED)
         self._log(LogLine("error", f"{code}: {reason}"))
         return True
 
     def _on_joined(self, message: dict[str, Any]) -> bool:
         nick = message["nick"]
         if nick not in self.online:
-            self.online.append(nick)
+            bisect.insort(self.online, nick)
         self._log(LogLine("notice", f"{nick} joined"))
         return True
 
@@ -311,7 +332,7 @@ class ChatModel:
     def _on_presence(self, message: dict[str, Any]) -> bool:
         if message.get("room", self.room) != self.room:
             return False
-        online = list(message["online"])
+        online = sorted(message["online"])
         if online == self.online:
             return False
         self.online = online
@@ -327,10 +348,6 @@ class ChatModel:
         else:
             self._typing.discard(nick)
         return True
-
-
-def _json(**fields: Any) -> str:
-    return json.dumps(fields, ensure_ascii=False)
 
 
 # --- the connection: a client joined to a room, and its receiver thread ----------------------
@@ -449,7 +466,7 @@ class ChatConnection:
                     self.model.apply(raw)
                     state, errors = self.model.state, list(self.model.errors)
                     self.changed.notify_all()
-                if state == "joined":
+                if state is State.JOINED:
                     self._client = client
                     return
                 if errors:
@@ -463,15 +480,15 @@ class ChatConnection:
 
     def _send(self, build: Callable[[ChatModel], str], wait: bool) -> int | None:
         with self.changed:
-            if self.model.state != "joined":
-                raise ConnectionError(f"{self.model.nick!r} is {self.model.state}")
+            if self.model.state is not State.JOINED:
+                raise ConnectionError(f"{self.model.nick!r} is {self.model.state.value}")
             frame = build(self.model)
             ref = self.model.last_ref
             self.changed.notify_all()
         self._client_send(frame)
         if not wait:
             return None
-        self.wait_until(lambda model: ref in model.results or model.state == "closed")
+        self.wait_until(lambda model: ref in model.results or model.state is State.CLOSED)
         with self.changed:
             outcome = self.model.results.get(ref)
         if outcome is None:

@@ -4,7 +4,7 @@ The panel is the view of one `ChatConnection` (see `wslab.chat.client`, which ho
 and the connection, testable without a browser or a kernel), plus one updater thread.
 
 How updates flow: the connection's receiver thread applies each message to the model under
-the `changed` condition and notifies it. The updater thread waits on that condition, then
+the `changed` condition and notifies it. The updater thread (`wslab._throttle`) waits on it, then
 renders the model into the widgets at most `rate` times a second: a burst of 300 messages
 costs a few refreshes. Texts are plain text: every piece of the log is escaped before it goes
 into HTML, so ``<img src=x onerror=alert(1)>`` shows literally. Nothing here ever prints.
@@ -17,20 +17,20 @@ from __future__ import annotations
 
 import html
 import threading
-import time
-from collections.abc import Callable
 from typing import Any
 
 import ipywidgets as widgets
 
+from .._throttle import Throttle
 from .client import (
-    JOIN_TIMEOUT,
     MAX_LINES,
     TIMEOUT,
     ChatConnection,
     ChatModel,
     ChatRefused,
     LogLine,
+    Sent,
+    State,
     _claim,
     _release,
     _url_of,
@@ -43,7 +43,9 @@ def log_html(lines: list[LogLine]) -> str:
     """The log as HTML: one div per line, each piece of text escaped (never markup)."""
     rows = []
     for line in lines:
-        css = f"wslab-chat-{line.kind}" + (f" wslab-chat-{line.status}" if line.status else "")
+        css = f"wslab-chat-{line.kind}"
+        if line.status in (Sent.PENDING, Sent.FAILED):  # acked lines look like any other
+            css += f" wslab-chat-{line.status.value}"
         if line.kind in ("message", "private"):
             who = html.escape(line.sender)
             if line.kind == "private":
@@ -101,7 +103,7 @@ class ChatPanel(widgets.VBox):
         self._lock = threading.RLock()
         """Held by whatever changes the widgets: the updater, the input's handlers, close()."""
         self._closed = False
-        self._updater: _Updater | None = None
+        self._updater: Throttle | None = None
         if rate <= 0:
             raise ValueError(f"rate must be positive, not {rate}")
         self.connection = ChatConnection(_url_of(server_or_url), nick, room, max_lines=max_lines)
@@ -138,10 +140,20 @@ class ChatPanel(widgets.VBox):
         self.input.observe(self._on_input, names="value")
         self.input.on_msg(self._on_input_message)
         self.button.on_click(lambda _: self._submit())
-        with self.connection.changed:
-            seen = self._render_model()
-        self._updater = _Updater(self.connection, rate, self._render_model, self._show)
-        self._updater.start(seen)
+        connection = self.connection
+        self._updater = Throttle(
+            f"wslab-chat-panel:{nick}",
+            connection.changed,
+            rate,
+            version=lambda: connection.model.version,
+            refresh=self._refresh,
+            fail=self._fail,
+            # The last refresh, once the connection closed, need not wait: end promptly.
+            urgent=lambda: connection.model.state is State.CLOSED,
+        )
+        version, alive = self._refresh()
+        if alive:
+            self._updater.start(version)
 
     # --- public API ------------------------------------------------------------------------
 
@@ -228,7 +240,18 @@ class ChatPanel(widgets.VBox):
             online_html(model.online, model.nick),
             f'<div class="wslab-chat-typing">{html.escape(model.typing_line)}&nbsp;</div>',
         )
-        return model.version, model.state != "closed", values
+        return model.version, model.state is not State.CLOSED, values
+
+    def _refresh(self) -> tuple[int, bool]:
+        """Render the model and show it (the updater's refresh): its version, and whether the
+        connection is still open (once closed, the final state is on show)."""
+        with self.connection.changed:
+            version, alive, values = self._render_model()
+        self._show(values, alive)
+        return version, alive
+
+    def _fail(self, error: BaseException) -> None:
+        self.connection.error = f"updater: {type(error).__name__}: {error}"
 
     def _show(self, values: tuple[str, ...], alive: bool) -> None:
         """Put rendered values into the widgets, touching only those that changed (any thread)."""
@@ -274,78 +297,6 @@ class ChatPanel(widgets.VBox):
         # avoids Text.on_submit, deprecated in ipywidgets 8 (its warning would reach stderr).
         if content.get("event") == "submit":
             self._submit()
-
-
-class _Updater:
-    """One daemon thread: wait for the model to change, render it, at most `rate` times a second.
-
-    It ends when the panel is closed or when the connection has closed and the final state is
-    on show.
-    """
-
-    def __init__(
-        self,
-        connection: ChatConnection,
-        rate: float,
-        render: Callable[[], tuple[int, bool, tuple[str, ...]]],
-        show: Callable[[tuple[str, ...], bool], None],
-    ) -> None:
-        self._connection = connection
-        self._period = 1.0 / rate
-        self._render = render
-        self._show = show
-        self._closing = threading.Event()
-        self._seen = (0, True, ())
-        self._thread = threading.Thread(
-            target=self._run, name=f"wslab-chat-panel:{connection.model.nick}", daemon=True
-        )
-
-    def start(self, shown: tuple[int, bool, tuple[str, ...]]) -> None:
-        """Start from `shown`, what `render()` gave and is on show now; then show it."""
-        self._seen = shown
-        self._show(shown[2], shown[1])
-        if shown[1]:
-            self._thread.start()
-
-    def stop(self) -> None:
-        """End now, whatever is on show."""
-        self._closing.set()
-        with self._connection.changed:
-            self._connection.changed.notify_all()
-        self.join()
-
-    def join(self) -> None:
-        """Wait for the thread to end (it does once the connection has closed)."""
-        if self._thread.is_alive() and self._thread is not threading.current_thread():
-            self._thread.join(JOIN_TIMEOUT)
-
-    def _run(self) -> None:
-        try:
-            self._loop()
-        except Exception as exc:  # never let threading print a traceback into a cell
-            self._connection.error = f"updater: {type(exc).__name__}: {exc}"
-
-    def _loop(self) -> None:
-        changed, model = self._connection.changed, self._connection.model
-        version, alive, _ = self._seen
-        next_refresh = time.monotonic() + self._period
-        while alive and not self._closing.is_set():
-            # 1. Sleep until the model changes (every change notifies, closing too).
-            with changed:
-                while model.version == version and not self._closing.is_set():
-                    changed.wait()
-            # 2. Let changes pile up until the next refresh is due: this bounds the rate.
-            #    The last refresh, once the connection closed, need not wait: end promptly.
-            delay = next_refresh - time.monotonic()
-            if delay > 0 and model.state != "closed" and self._closing.wait(delay):
-                return
-            if self._closing.is_set():
-                return
-            # 3. One rendering, one refresh, however many messages arrived meanwhile.
-            with changed:
-                version, alive, values = self._render()
-            next_refresh = time.monotonic() + self._period
-            self._show(values, alive)
 
 
 def chat_panel(

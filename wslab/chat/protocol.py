@@ -3,8 +3,13 @@
 Rules of the protocol (every message is one JSON object in one text frame):
 
 - A client's messages are `Join`, `Say`, `Typing`, `Whisper` and `Who`; `parse()` turns a frame
-  into one of them or raises `ChatError` with the code the server answers with. Unknown fields
+  into one of them or raises `ChatError` with the code the server answers with, and
+  `encode_client()` turns one of them into a frame's text (what clients send). Unknown fields
   are ignored, so that clients may add their own.
+- Presence: the `welcome` says who is in the room (`online`), and so does the `presence` that
+  answers a `who`. After the welcome a member hears of changes only, `joined` and `left`, and
+  keeps its own list from them: the server never sends the whole list to the whole room (a
+  room of N filling up would cost O(N^3) bytes).
 - The server's messages are plain dicts built by the functions at the bottom; `encode()` turns
   any of them into the JSON text of a frame.
 - Texts are plain text. Nothing here escapes, strips or interprets them: rendering them safely
@@ -15,6 +20,7 @@ No sockets, no clock, no state: the same frame always parses to the same event.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from dataclasses import dataclass
@@ -32,6 +38,7 @@ __all__ = [
     "Whisper",
     "ack",
     "encode",
+    "encode_client",
     "error",
     "joined",
     "left",
@@ -184,6 +191,15 @@ def _who(fields: dict[str, Any], max_text: int) -> Who:
 
 
 _PARSERS = {"join": _join, "say": _say, "typing": _typing, "whisper": _whisper, "who": _who}
+_TYPES = {Join: "join", Say: "say", Typing: "typing", Whisper: "whisper", Who: "who"}
+
+
+def encode_client(message: ClientMessage) -> str:
+    """The JSON text of a client's message, the inverse of `parse()`: fields that are None
+    (no `ref`, no `last_id`) are left out."""
+    fields = {"type": _TYPES[type(message)]}
+    fields.update((k, v) for k, v in dataclasses.asdict(message).items() if v is not None)
+    return encode(fields)
 
 
 def _is_int(value: object) -> bool:
@@ -265,14 +281,17 @@ def private(id: int, sender: str, to: str, text: str) -> Message:
 
 
 def joined(nick: str) -> Message:
+    """`nick` entered the sender's room: members add it to their list."""
     return {"type": "joined", "nick": nick}
 
 
 def left(nick: str) -> Message:
+    """`nick` left the sender's room (or disconnected): members drop it from their list."""
     return {"type": "left", "nick": nick}
 
 
 def presence(room: str, online: list[str]) -> Message:
+    """The whole member list of `room`, sorted: the answer to a `who`."""
     return {"type": "presence", "room": room, "online": online}
 
 

@@ -12,6 +12,10 @@ Rules:
 - Before that, only a join is accepted. Anything else gets `not_joined`, a first join with a bad
   or taken nick gets `bad_nick` / `nick_taken`, and in these three cases the client is then
   closed with 1008 (policy violation). Every other error leaves the connection open.
+- Presence: the welcome carries the room's member list (`online`), and so does the answer to a
+  `who`; after that, members learn of changes only, as ``joined`` and ``left``, and keep their
+  own list. (Sending the whole list to everyone on every join made filling a room of N cost
+  O(N^2) messages of O(N) bytes each: O(N^3) bytes.)
 - A second join moves the member to another room: the old room sees it leave, the new one sees
   it join. The nick cannot change that way.
 - Ids count up across the whole server; room messages and whispers share them. Each room keeps
@@ -190,11 +194,9 @@ class ChatState:
         self._by_nick[nick] = client
         others = room.clients()
         room.members[nick] = client
-        online = room.online()
         return _nonempty(
-            _to(client, protocol.welcome(nick, name, online, history, truncated)),
+            _to(client, protocol.welcome(nick, name, room.online(), history, truncated)),
             Delivery(others, protocol.joined(nick)),
-            Delivery(room.clients(), protocol.presence(name, online)),
         )
 
     def _rejoin(self, client: Client, member: _Member, join: Join) -> list[Delivery]:
@@ -219,10 +221,7 @@ class ChatState:
         room.typing.discard(member.nick)
         if not room.members:
             room.emptied_at = next(self._clock)
-        return _nonempty(
-            Delivery(room.clients(), protocol.left(member.nick)),
-            Delivery(room.clients(), protocol.presence(room.name, room.online())),
-        )
+        return _nonempty(Delivery(room.clients(), protocol.left(member.nick)))
 
     def _say(self, client: Client, member: _Member, say: Say) -> list[Delivery]:
         room = self._rooms[member.room]

@@ -6,8 +6,8 @@ top down and the masking key and payload follow. Every cell shows its bit's 0 or
 coloured by the field it belongs to; the right margin gives the byte's value and names the
 fields in that row, and for a masked payload also the byte after unmasking.
 
-`field_spans()` is the pure part (which bits belong to which field, from the bytes alone);
-`frame_layout()` draws it.
+`field_spans()` is the pure part (which bits belong to which field, from the bytes alone, as
+the codec's `header_fields()` lays them out); `frame_layout()` draws it.
 """
 
 from __future__ import annotations
@@ -17,23 +17,12 @@ from matplotlib.collections import PatchCollection
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch, Rectangle
 
-from ..protocol import Opcode
+from ..protocol import FIELD_NAMES, Opcode, header_fields, header_layout
 
 __all__ = ["FIELDS", "field_spans", "frame_layout"]
 
-#: The fields of a frame, in wire order.
-FIELDS = (
-    "FIN",
-    "RSV1",
-    "RSV2",
-    "RSV3",
-    "opcode",
-    "MASK",
-    "payload len",
-    "extended length",
-    "masking key",
-    "payload",
-)
+#: The fields of a frame, in wire order (the codec's names).
+FIELDS = FIELD_NAMES
 COLORS = {
     "FIN": "#e15759",
     "RSV1": "#bab0ac",
@@ -62,47 +51,15 @@ def field_spans(raw: bytes) -> list[Span]:
     """Which bits of `raw`, a frame from its first byte on, belong to which field.
 
     Returns ``(name, first_bit, last_bit)`` in wire order, bits numbered from 0 (the most
-    significant bit of byte 0), both ends included; names are those of `FIELDS`. Fields are
-    cut at the end of `raw`, so the first bytes of a long frame (a tap record's ``raw``) work,
-    and fields that start past it are left out. An empty payload has no span.
+    significant bit of byte 0), both ends included; names are those of `FIELDS`. The layout
+    comes from the codec (`wslab.protocol.header_fields`); here fields are cut at the end of
+    `raw`, so the first bytes of a long frame (a tap record's ``raw``) work, and fields that
+    start past it are left out.
     """
-    extended, masked, length = _header(raw)
-    spans: list[Span] = [
-        ("FIN", 0, 0),
-        ("RSV1", 1, 1),
-        ("RSV2", 2, 2),
-        ("RSV3", 3, 3),
-        ("opcode", 4, 7),
-        ("MASK", 8, 8),
-        ("payload len", 9, 15),
-    ]
-    bit = 16
-    if extended:
-        spans.append(("extended length", bit, bit + 8 * extended - 1))
-        bit += 8 * extended
-    if masked:
-        spans.append(("masking key", bit, bit + 31))
-        bit += 32
-    if length is None:  # the extended length is cut off: the payload runs to the end of raw
-        length = len(raw)
-    if length:
-        spans.append(("payload", bit, bit + 8 * length - 1))
     last = 8 * len(raw) - 1
-    return [(name, first, min(end, last)) for name, first, end in spans if first <= last]
-
-
-def _header(raw: bytes) -> tuple[int, bool, int | None]:
-    """Bytes of extended length (0, 2 or 8), the MASK bit, and the payload length (None when
-    `raw` stops inside the extended length)."""
-    if len(raw) < 2:
-        raise ValueError(f"a frame starts with a 2-byte header; got {len(raw)} byte(s)")
-    masked = bool(raw[1] & 0x80)
-    length: int | None = raw[1] & 0x7F
-    extended = {126: 2, 127: 8}.get(length, 0)  # §5.2: 126 → 16-bit length, 127 → 64-bit
-    if extended:
-        field = raw[2 : 2 + extended]
-        length = int.from_bytes(field, "big") if len(field) == extended else None
-    return extended, masked, length
+    return [
+        (name, first, min(end, last)) for name, first, end in header_fields(raw) if first <= last
+    ]
 
 
 def frame_layout(raw: bytes, ax: Axes | None = None, max_bytes: int = 16) -> Figure:
@@ -219,7 +176,7 @@ def _char(value: int) -> str:
 
 def _summary(raw: bytes, rows: int) -> str:
     """A title from the header: type, FIN, mask, lengths; says when rows were cut."""
-    extended, masked, length = _header(raw)
+    extended, masked, length = header_layout(raw)
     opcode = raw[0] & 0x0F
     try:
         kind = Opcode(opcode).name

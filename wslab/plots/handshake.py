@@ -1,8 +1,8 @@
 """The opening handshake, line by line: how many bytes each line of the two HTTP heads costs.
 
 A head is a start line, header lines and a blank line, each ending in CRLF (RFC 7230 §3).
-`head_lines` splits captured bytes into those pieces, counting every byte, so the bars of
-`plot_handshake` always add up to the size the tap measured on the wire.
+`head_lines` sizes the lines the codec cuts a head into (`protocol.head_lines`), every byte
+counted, so the bars of `plot_handshake` always add up to the size the tap measured on the wire.
 """
 
 from __future__ import annotations
@@ -12,6 +12,8 @@ from typing import Protocol
 
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
+
+from .. import protocol
 
 #: Headers that exist for the WebSocket handshake itself (RFC 6455 §4, §11.3) or that it
 #: requires (Upgrade, Connection); everything else is ordinary HTTP.
@@ -59,10 +61,10 @@ def head_lines(head: bytes | _HasRaw) -> list[HeadLine]:
     ends the head counts 2.
     """
     data = head if isinstance(head, bytes | bytearray) else head.raw
-    end = data.find(b"\r\n\r\n")
-    if end == -1:
-        raise ValueError("not a complete HTTP head: no blank line (CRLF CRLF) at the end")
-    first, *headers = data[:end].decode("latin-1").split("\r\n")
+    try:
+        first, *headers = protocol.head_lines(bytes(data))
+    except protocol.HandshakeError:
+        raise ValueError("not a complete HTTP head: no blank line (CRLF CRLF) at the end") from None
     lines = [HeadLine(first, "start line", len(first) + 2)]
     for line in headers:
         name = line.partition(":")[0]

@@ -16,6 +16,8 @@ from .closing import (
 )
 from .errors import HandshakeError, ProtocolError
 from .frames import (
+    FIELD_NAMES,
+    FieldSpan,
     Frame,
     FrameParser,
     Opcode,
@@ -25,6 +27,8 @@ from .frames import (
     close,
     continuation,
     encode_frame,
+    header_fields,
+    header_layout,
     header_length,
     ping,
     pong,
@@ -43,14 +47,17 @@ from .handshake import (
     check_response,
     find_head_end,
     generate_key,
+    head_lines,
     parse_request,
     parse_response,
 )
 
 __all__ = [
     "EXPLANATIONS",
+    "FIELD_NAMES",
     "GUID",
     "CloseCode",
+    "FieldSpan",
     "Frame",
     "FrameParser",
     "HandshakeError",
@@ -75,6 +82,9 @@ __all__ = [
     "encode_frame",
     "find_head_end",
     "generate_key",
+    "header_fields",
+    "head_lines",
+    "header_layout",
     "header_length",
     "is_valid_close_code",
     "parse_close",

@@ -21,6 +21,7 @@ import enum
 import os
 import struct
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from .closing import encode_close, parse_close
 from .errors import ProtocolError
@@ -123,6 +124,88 @@ def apply_mask(data: bytes, key: bytes) -> bytes:
     stream = (key * (n // 4 + 1))[:n]
     # One big-integer XOR instead of a Python loop per byte: ~100x faster on 64 KiB.
     return (int.from_bytes(data, "big") ^ int.from_bytes(stream, "big")).to_bytes(n, "big")
+
+
+class FieldSpan(NamedTuple):
+    """One field of a frame on the wire: its name and its first and last bit (both included),
+    bits numbered from 0, the most significant bit of the frame's first byte (§5.2's drawing)."""
+
+    name: str
+    first_bit: int
+    last_bit: int
+
+    @property
+    def first_byte(self) -> int:
+        return self.first_bit // 8
+
+    @property
+    def stop_byte(self) -> int:
+        """One past the last byte the field touches."""
+        return self.last_bit // 8 + 1
+
+
+#: The fields of a frame, in wire order (the names `header_fields()` gives).
+FIELD_NAMES = (
+    "FIN",
+    "RSV1",
+    "RSV2",
+    "RSV3",
+    "opcode",
+    "MASK",
+    "payload len",
+    "extended length",
+    "masking key",
+    "payload",
+)
+
+
+def header_layout(data: bytes) -> tuple[int, bool, int | None]:
+    """Read the frame header at the start of `data` without checking anything (§5.2).
+
+    Returns the bytes of extended length (0, 2 or 8), the MASK bit, and the payload length,
+    None when `data` stops inside the extended length. ValueError under 2 bytes.
+    """
+    if len(data) < 2:
+        raise ValueError(f"a frame starts with a 2-byte header; got {len(data)} byte(s)")
+    masked = bool(data[1] & 0x80)
+    length: int | None = data[1] & 0x7F
+    extended = {126: 2, 127: 8}.get(length, 0)  # 126 → 16-bit length, 127 → 64-bit
+    if extended:
+        field = data[2 : 2 + extended]
+        length = int.from_bytes(field, "big") if len(field) == extended else None
+    return extended, masked, length
+
+
+def header_fields(data: bytes) -> list[FieldSpan]:
+    """The fields of the frame at the start of `data`, with their bit spans, in wire order.
+
+    The one place that knows the layout of §5.2: the inspector and the bit plots draw from it.
+    Spans are what the header announces (the payload's may run past the end of `data`, for
+    the first bytes of a long frame); when `data` stops inside the extended length, the
+    payload's span runs to the end of `data`. An empty payload has no span.
+    """
+    extended, masked, length = header_layout(data)
+    spans = [
+        FieldSpan("FIN", 0, 0),
+        FieldSpan("RSV1", 1, 1),
+        FieldSpan("RSV2", 2, 2),
+        FieldSpan("RSV3", 3, 3),
+        FieldSpan("opcode", 4, 7),
+        FieldSpan("MASK", 8, 8),
+        FieldSpan("payload len", 9, 15),
+    ]
+    bit = 16
+    if extended:
+        spans.append(FieldSpan("extended length", bit, bit + 8 * extended - 1))
+        bit += 8 * extended
+    if masked:
+        spans.append(FieldSpan("masking key", bit, bit + 31))
+        bit += 32
+    if length is None:  # the extended length is cut off: the payload runs to the end of data
+        length = len(data)
+    if length:
+        spans.append(FieldSpan("payload", bit, bit + 8 * length - 1))
+    return spans
 
 
 def header_length(frame: Frame) -> int:

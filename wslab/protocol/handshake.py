@@ -114,16 +114,27 @@ def find_head_end(buffer: bytes) -> int | None:
     return None if index == -1 else index + 4
 
 
-def _split_head(data: bytes) -> tuple[str, Headers]:
-    """Check the framing of a head and return its first line and its headers."""
+def head_lines(data: bytes) -> list[str]:
+    """The lines of the HTTP head at the start of `data`: the start line, then one per header,
+    each without its CRLF; the blank line that ends the head, and what follows, left out.
+
+    Nothing is checked but the framing (HandshakeError 400 without a CRLF CRLF): this is the
+    one place a head is cut into lines, for the parsers below and for pictures of a head.
+    Latin-1 maps every byte to one character, so decoding cannot fail.
+    """
     end = find_head_end(data)
     if end is None:
         raise HandshakeError(400, "HTTP head is incomplete: it must end with CRLF CRLF")
+    return data[: end - 4].decode("latin-1").split("\r\n")
+
+
+def _split_head(data: bytes) -> tuple[str, Headers]:
+    """Check the framing of a head and return its first line and its headers."""
+    first, *lines = head_lines(data)
+    end = find_head_end(data)
     if end != len(data):
         raise HandshakeError(400, f"{len(data) - end} unexpected bytes after the HTTP head")
-    # latin-1 maps every byte to one character, so decoding cannot fail; the regexes below
-    # then reject what HTTP does not allow (non-ASCII outside of header values).
-    first, *lines = data[: end - 4].decode("latin-1").split("\r\n")
+    # The regexes below reject what HTTP does not allow (non-ASCII outside of header values).
     pairs = []
     for line in lines:
         name, colon, value = line.partition(":")

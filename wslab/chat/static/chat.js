@@ -154,9 +154,13 @@
         seen(m.id);
         return addEntry({ kind: "private", id: m.id, from: m.from, to: m.to, text: m.text });
       case "ack": return onAck(m);
-      case "joined": return addEntry({ kind: "notice", text: `${m.nick} joined` });
+      // The welcome lists who is here; after it, joined and left keep our own list.
+      case "joined":
+        if (!state.online.includes(m.nick)) setOnline([...state.online, m.nick].sort());
+        return addEntry({ kind: "notice", text: `${m.nick} joined` });
       case "left":
         typerDone(m.nick);
+        setOnline(state.online.filter((nick) => nick !== m.nick));
         return addEntry({ kind: "notice", text: `${m.nick} left` });
       case "presence": return setOnline(m.online);
       case "typing":
