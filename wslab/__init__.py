@@ -12,8 +12,9 @@ Everything runs in background threads of the kernel, each with its own event loo
 """
 
 from . import protocol, tls
-from ._process import ProcessServer
-from ._service import Service, running, stop_all
+from ._process import ProcessServer, serve_process
+from ._registry import running, stop_all
+from ._service import Service
 from .builtin import echo_server, push_server
 from .chat import ChatPanel, ChatServer, chat_panel, chat_server, start_bots
 from .client import Client, connect
@@ -46,6 +47,7 @@ __all__ = [
     "push_server",
     "running",
     "serve",
+    "serve_process",
     "start_bots",
     "stop_all",
     "tap",

@@ -31,6 +31,7 @@ from typing import Any
 import ipywidgets as widgets
 
 from . import protocol
+from ._registry import registry
 from ._wire import WireRecord
 from .tap import Tap
 
@@ -599,8 +600,8 @@ def _version(table: Sequence[WireRecord]) -> tuple[int, int]:
 
 # --- one inspector per tap name --------------------------------------------------------------
 
-_inspectors: dict[str, Inspector] = {}
-_inspectors_lock = threading.Lock()
+#: The kind of registry key an inspector is held under, with its tap's name.
+INSPECTOR = "inspector"
 
 
 def _check_arguments(tap: Any, max_rows: int, rate: float) -> None:
@@ -613,9 +614,7 @@ def _check_arguments(tap: Any, max_rows: int, rate: float) -> None:
 
 
 def _forget(inspector: Inspector) -> None:
-    with _inspectors_lock:
-        if _inspectors.get(inspector.tap.name) is inspector:
-            del _inspectors[inspector.tap.name]
+    registry.release((INSPECTOR, inspector.tap.name), inspector)
 
 
 def inspector(tap: Tap, max_rows: int = 200, rate: float = 10.0) -> Inspector:
@@ -626,11 +625,9 @@ def inspector(tap: Tap, max_rows: int = 200, rate: float = 10.0) -> Inspector:
     on a tap of the same name is closed first, so re-running a cell is safe.
     """
     _check_arguments(tap, max_rows, rate)
-    with _inspectors_lock:
-        old = _inspectors.pop(tap.name, None)
-    if old is not None:
-        old.close()
+    registry.take((INSPECTOR, tap.name))
     view = Inspector(tap, max_rows=max_rows, rate=rate)
-    with _inspectors_lock:
-        _inspectors[tap.name] = view
+    # Nothing for stop_all() to stop: the view stays on show and its updater ends with the tap
+    # (which stop_all() stops); only a new inspector on the same tap name closes it.
+    registry.hold((INSPECTOR, tap.name), view, stop=None, replace=view.close)
     return view
