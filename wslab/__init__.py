@@ -9,6 +9,9 @@ Everything runs in background threads of the kernel, each with its own event loo
         ws.send("hello"); ws.recv()
     tap.frames()                          # the handshake and the frames, as a table
     wslab.stop_all()
+
+Platforms: tested on Linux; portable calls only (macOS works the same way); on Windows, what
+asyncio's default loop allows (see the README's "wslab in one screen" for what does not, yet).
 """
 
 from . import protocol, tls
