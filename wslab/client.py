@@ -104,14 +104,18 @@ class Client:
         """
         try:
             if not self.closed:
-                drain = threading.Thread(
+                drain: threading.Thread | None = threading.Thread(
                     target=self._drop_unread, name="wslab-client-close", daemon=True
                 )
-                drain.start()
+                try:
+                    drain.start()  # type: ignore[union-attr]
+                except RuntimeError:  # at interpreter exit, Python 3.12 starts no thread
+                    drain = None
                 try:
                     self.connection.close(code, reason)
                 finally:
-                    drain.join()
+                    if drain is not None:
+                        drain.join()
         finally:
             registry.release((CLIENT, self), self)
 
