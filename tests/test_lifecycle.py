@@ -121,13 +121,22 @@ def test_closed_clients_leave_the_registry():
 
 
 def test_closing_a_client_that_stopped_reading_is_prompt():
-    """Closing a client that left hundreds of a busy server's messages unread completes the
-    closing handshake (1000) without waiting for the close timeout."""
-    server = wslab.push_server(interval=0.0005)
+    """Closing a client that left a thousand messages unread (far more than websockets queues
+    before it stops reading the socket) completes the closing handshake (1000) at once, not
+    after the close timeout."""
+    sent = 0
+
+    async def flood(websocket):
+        nonlocal sent
+        for n in range(1000):
+            await websocket.send(f"{n:04d}")
+            sent += 1
+        await websocket.wait_closed()
+
+    server = wslab.serve(flood)
     client = wslab.connect(server.url, timeout=10)
-    client.recv()
-    wait_until(lambda: server.connections_total == 1)
-    time.sleep(0.2)  # not a synchronisation point: only lets unread messages pile up
+    assert client.recv() == "0000"
+    wait_until(lambda: sent == 1000)  # all on their way: most wait behind the paused reader
     started = time.monotonic()
     client.close()
     assert time.monotonic() - started < 5  # the close timeout is 10 s

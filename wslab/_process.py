@@ -44,9 +44,9 @@ from ._handlers import check_handler
 from ._log import LogEntry, LogView
 from ._service import START_TIMEOUT, Service
 
-#: What the child calls to serve a handler target: named like every target, so that this
-#: module (which `wslab.server` imports for its older ``process=True`` spelling) never
-#: imports `wslab.server` itself.
+#: What the child calls to serve a handler: found by name, like every target the child runs.
+#: The parent never needs it (and `wslab.server` imports this module for the older
+#: ``serve(..., process=True)`` spelling).
 HANDLER_SERVER = "wslab.server:serve"
 
 #: Built-in servers by name, as "module:factory". Each factory takes ``name=`` and options.

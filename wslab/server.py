@@ -6,10 +6,10 @@ binds 127.0.0.1 on port 0 (the OS picks a free port), so nothing is ever reachab
 and nothing collides with whatever else runs on the machine.
 
 Only websockets' documented API is used, so what a learner sees is websockets' own behaviour.
-One example worth knowing: bytes that are not an HTTP request at all (a TLS ClientHello, a
-typo typed into a raw socket) get no answer; websockets closes the TCP connection and logs
-"opening handshake failed" with the reason, which `server.log()` shows. Requests that do
-parse but are not a valid WebSocket handshake get an HTTP error (400, 405, 426...) as usual.
+One example worth knowing: bytes that are not an HTTP request at all (a TLS ClientHello, a line
+typed by hand into a raw socket) get no answer: websockets closes the TCP connection, and only
+its debug log (which would slow every frame, so wslab does not keep it) says why. Requests that
+do parse but are not a valid WebSocket handshake get an HTTP error (400, 405, 426...).
 """
 
 from __future__ import annotations
