@@ -302,6 +302,8 @@ class TestLive:
 class TestLifecycle:
     def test_close_ends_the_thread(self, capfd):
         """Closing the inspector ends its updater at once; stopping the rest leaks nothing."""
+        # The previous test's updater ends within POLL_INTERVAL of its tap's stop: wait for it.
+        wait_until(lambda: not inspector_threads())
         before = Resources.now()
         tap, view = traffic(["Hello"])
         assert [t.name for t in inspector_threads()] == ["wslab-inspector-tap"]

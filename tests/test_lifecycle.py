@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import gc
 import subprocess
 import sys
 import textwrap
+import time
 
 import pytest
-from helpers import Resources, assert_released
+import websockets
+from helpers import Resources, assert_released, wait_until
 
 import wslab
+from wslab._registry import registry
+from wslab.client import CLIENT
 
 
 def test_100_start_stop_cycles_leave_nothing_behind():
@@ -90,26 +95,84 @@ def test_connect_across_cells_does_not_warn():
     assert (result.returncode, result.stderr) == (0, "")
 
 
-def test_stop_all_runs_hooks_first_and_reports_their_failure():
-    """stop_all() calls registered hooks, stops every service even if one fails, then raises."""
-    from wslab import _service
+def test_a_client_nobody_refers_to_is_closed_by_stop_all():
+    """wslab.connect(url).request("x"), the client never assigned: stop_all() still closes its
+    connection (its thread and socket), because the registry holds the client until closed."""
+    wslab.stop_all()
+    before = Resources.now()
+    server = wslab.echo_server()
+    assert wslab.connect(server.url).request("x") == "x"
+    gc.collect()  # the Client wrapper has no referrer left; its connection is still open
+    wslab.stop_all()
+    assert_released(before)
 
+
+def test_closed_clients_leave_the_registry():
+    """A client closed by its user, or by its server, is no longer held for stop_all()."""
+    server = wslab.echo_server()
+    with wslab.connect(server.url) as client:
+        assert registry.held(CLIENT) == {client: client}
+    assert registry.held(CLIENT) == {}
+    client = wslab.connect(server.url)
+    server.stop()
+    with pytest.raises(websockets.ConnectionClosed):
+        client.recv()
+    assert registry.held(CLIENT) == {}
+
+
+def test_closing_a_client_that_stopped_reading_is_prompt():
+    """Closing a client that left a thousand messages unread (far more than websockets queues
+    before it stops reading the socket) completes the closing handshake (1000) at once, not
+    after the close timeout."""
+    sent = 0
+
+    async def flood(websocket):
+        nonlocal sent
+        for n in range(1000):
+            await websocket.send(f"{n:04d}")
+            sent += 1
+        await websocket.wait_closed()
+
+    server = wslab.serve(flood)
+    client = wslab.connect(server.url, timeout=10)
+    assert client.recv() == "0000"
+    wait_until(lambda: sent == 1000)  # all on their way: most wait behind the paused reader
+    started = time.monotonic()
+    client.close()
+    assert time.monotonic() - started < 5  # the close timeout is 10 s
+    assert client.close_code == 1000
+    server.wait_idle()
+
+
+def test_stop_all_stops_users_before_services_and_reports_failures():
+    """stop_all() stops what uses a service (clients, panels, bots) before any service, stops
+    everything even if one stop fails, then raises the first failure."""
     calls = []
     server = wslab.echo_server()
 
     def works():
-        calls.append(("hook", server.running))
+        calls.append(("works", server.running))
 
     def fails():
-        raise RuntimeError("hook failed")
+        raise RuntimeError("stop failed")
 
-    _service.on_stop_all(works)
-    _service.on_stop_all(fails)
-    try:
-        with pytest.raises(RuntimeError, match="hook failed"):
-            wslab.stop_all()
-    finally:
-        _service._stop_hooks.remove(works)
-        _service._stop_hooks.remove(fails)
-    assert calls == [("hook", True)]  # hooks run before the services stop
+    registry.hold(("test", "works"), works, works)
+    registry.hold(("test", "fails"), fails, fails)
+    with pytest.raises(RuntimeError, match="stop failed"):
+        wslab.stop_all()
+    assert calls == [("works", True)]  # before the server stopped
     assert not server.running
+    assert registry.held("test") == {}
+
+
+def test_taking_a_key_replaces_its_holder():
+    """Holding a key that is held closes the previous holder with its `replace` callable."""
+    closed = []
+    registry.hold(
+        ("test", "x"), "first", lambda: closed.append("stop 1"), lambda: closed.append("replace 1")
+    )
+    assert registry.hold(("test", "x"), "second", lambda: closed.append("stop 2")) is True
+    assert closed == ["replace 1"]
+    assert registry.take(("test", "x")) is True  # no replace callable: stop is used
+    assert closed == ["replace 1", "stop 2"]
+    assert registry.take(("test", "x")) is False

@@ -12,7 +12,7 @@ import pytest
 from helpers import Resources, assert_released, child_pids, wait_until
 
 import wslab
-from wslab._process import ProcessServer, rss_bytes, serve_process, target_spec
+from wslab._process import ProcessServer, serve_process, target_spec
 
 # A module the child imports by name: a handler that says which process runs it, one that
 # prints, and a factory whose server then blocks its own event loop (a hung server).
@@ -39,6 +39,15 @@ def hung_server(name, **options):
     server._loop.loop.call_soon_threadsafe(time.sleep, 3600)
     return server
 """
+
+
+def vm_rss(pid: int) -> int:
+    """Resident memory of `pid` as Linux reports it (VmRSS), in bytes."""
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    raise AssertionError(f"no VmRSS for {pid}")
 
 
 def gone(pid: int) -> bool:
@@ -71,7 +80,9 @@ def test_echo_runs_in_another_process():
         stats = server.stats()
         assert stats["pid"] == server.pid
         assert stats["connections_total"] == 1
-        assert stats["rss"] == pytest.approx(rss_bytes(server.pid), rel=0.5)
+        assert stats["rss"] > 1_000_000  # at least a Python interpreter's worth
+        if os.path.exists(f"/proc/{server.pid}/status"):  # Linux: the kernel's own figure
+            assert stats["rss"] == pytest.approx(vm_rss(server.pid), rel=0.2)
     assert not server.running
     assert server.returncode == 0
     assert gone(server.pid)
@@ -240,11 +251,15 @@ def test_interpreter_exit_stops_process_servers_quietly(tmp_path):
     assert gone(int((tmp_path / "pid").read_text()))
 
 
-def test_serve_with_process_true_runs_in_a_child():
-    """wslab.serve(handler, process=True) serves the same handler from a child process."""
+def test_serve_with_process_true_is_the_older_spelling_of_serve_process():
+    """wslab.serve(handler, process=True) still serves from a child process, warning that it
+    will be deprecated in favour of wslab.serve_process (pending: silent in a notebook)."""
     from wslab.builtin import echo
 
-    with wslab.serve(echo, process=True) as server:
+    with pytest.warns(PendingDeprecationWarning, match="wslab.serve_process"):
+        server = wslab.serve(echo, process=True)
+    with server:
+        assert isinstance(server, ProcessServer)
         assert server.pid != os.getpid()
         with wslab.connect(server.url) as client:
             assert client.request("x") == "x"

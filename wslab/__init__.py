@@ -9,11 +9,15 @@ Everything runs in background threads of the kernel, each with its own event loo
         ws.send("hello"); ws.recv()
     tap.frames()                          # the handshake and the frames, as a table
     wslab.stop_all()
+
+Platforms: tested on Linux; portable calls only (macOS works the same way); on Windows, what
+asyncio's default loop allows (see the README's "wslab in one screen" for what does not, yet).
 """
 
 from . import protocol, tls
-from ._process import ProcessServer
-from ._service import Service, running, stop_all
+from ._process import ProcessServer, serve_process
+from ._registry import running, stop_all
+from ._service import Service
 from .builtin import echo_server, push_server
 from .chat import ChatPanel, ChatServer, chat_panel, chat_server, start_bots
 from .client import Client, connect
@@ -46,6 +50,7 @@ __all__ = [
     "push_server",
     "running",
     "serve",
+    "serve_process",
     "start_bots",
     "stop_all",
     "tap",

@@ -32,6 +32,7 @@ import contextlib
 import inspect
 import json
 import os
+import subprocess
 import sys
 import threading
 import traceback
@@ -39,9 +40,15 @@ from importlib import import_module
 from pathlib import Path
 from typing import Any
 
+from ._handlers import check_handler
 from ._limits import raise_open_files_limit
 from ._log import LogEntry, LogView
-from ._service import START_TIMEOUT, Service, _registry
+from ._service import START_TIMEOUT, Service
+
+#: What the child calls to serve a handler: found by name, like every target the child runs.
+#: The parent never needs it (and `wslab.server` imports this module for the older
+#: ``serve(..., process=True)`` spelling).
+HANDLER_SERVER = "wslab.server:serve"
 
 #: Built-in servers by name, as "module:factory". Each factory takes ``name=`` and options.
 BUILTINS: dict[str, str] = {
@@ -113,7 +120,8 @@ class ProcessServer(Service):
         return int(self.stats().get("connections_total", 0)) if self.running else 0
 
     def stats(self) -> dict[str, Any]:
-        """The child's counters: pid, rss (bytes), and what its service counts (connections...)."""
+        """The child's counters: pid, rss (resident memory, bytes) and what its service
+        counts (connections...)."""
         if not self.running:
             raise RuntimeError(f"{self.kind} {self.name!r} is stopped")
         return self._call("stats")
@@ -245,8 +253,9 @@ class ProcessServer(Service):
             self._log.error(f"child: {line.decode(errors='replace').rstrip()}")
 
     def _log_origin(self) -> float:
-        # perf_counter() is CLOCK_MONOTONIC on Linux, shared by all processes: the child sends
-        # its log times on our log's time axis, so that log() interleaves both correctly.
+        # perf_counter() reads a clock shared by all processes of the machine (CLOCK_MONOTONIC
+        # on Linux, mach_absolute_time on macOS, QueryPerformanceCounter on Windows): the
+        # child sends its log times on our log's time axis, so log() interleaves both.
         return self._log._start
 
 
@@ -263,16 +272,13 @@ def serve_process(
     """
     spec = target_spec(target)
     if inspect.iscoroutinefunction(target):
-        from .server import _check_handler  # here: server.py may import this module
-
-        _check_handler(target)  # the mistakes learners make, caught before a process starts
+        check_handler(target)  # the mistakes learners make, caught before a process starts
     try:
         json.dumps(options)
     except TypeError as exc:
         raise TypeError(f"options of a process server must be JSON values: {exc}") from None
     name = name or spec.rsplit(":", 1)[-1].rsplit(".", 1)[-1].removesuffix("_server")
-    _registry.replace(name)
-    return ProcessServer(spec, name, options, stop_grace)._launch()
+    return ProcessServer(spec, name, options, stop_grace).start()
 
 
 def target_spec(target: Any) -> str:
@@ -347,25 +353,29 @@ def _child_main() -> None:
 
 
 def _start_service(target: str, name: str, options: dict[str, Any]) -> Any:
-    module_name, _, attr = BUILTINS.get(target, target).partition(":")
-    obj: Any = import_module(module_name)
-    for part in attr.split("."):
-        obj = getattr(obj, part)
+    obj = _resolve(BUILTINS.get(target, target))
     if inspect.iscoroutinefunction(obj) or inspect.iscoroutinefunction(
         getattr(obj, "__call__", None)  # noqa: B004 -- an object with an async __call__
     ):
-        from .server import serve
-
-        return serve(obj, name=name, **options)
+        return _resolve(HANDLER_SERVER)(obj, name=name, **options)
     if not callable(obj):
         raise TypeError(f"{target} is neither a handler nor a factory of a server")
     return obj(name=name, **options)
 
 
+def _resolve(spec: str) -> Any:
+    """The object "package.module:attr.attr" names."""
+    module_name, _, attr = spec.partition(":")
+    obj: Any = import_module(module_name)
+    for part in attr.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
 def _answer(service: Any, request: dict[str, Any], clock: float) -> dict[str, Any]:
     op = request["op"]
     if op == "stats":
-        counters = {"pid": os.getpid(), "rss": rss_bytes(os.getpid())}
+        counters = {"pid": os.getpid(), "rss": rss_bytes()}
         for attr in (
             "connections",
             "connections_total",
@@ -389,10 +399,47 @@ def _answer(service: Any, request: dict[str, Any], clock: float) -> dict[str, An
     raise ValueError(f"unknown request {op!r}")
 
 
-def rss_bytes(pid: int) -> int:
-    """Resident memory of process `pid` (VmRSS in /proc/<pid>/status), in bytes."""
-    with open(f"/proc/{pid}/status") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-    raise RuntimeError(f"no VmRSS for process {pid}")
+def rss_bytes() -> int:
+    """The memory this process has resident now, in bytes, on Linux, macOS and Windows.
+
+    POSIX: ``ps -o rss=`` (KiB; XSI, on Linux and macOS alike), not /proc (Linux only) and not
+    `resource.getrusage`, whose peak figure a child inherits from its parent across fork and
+    exec on Linux. Windows: the working set, from psapi.
+    """
+    if sys.platform == "win32":
+        return _windows_working_set()
+    ps = subprocess.run(
+        ["ps", "-o", "rss=", "-p", str(os.getpid())],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=CALL_TIMEOUT,
+    )
+    return int(ps.stdout.strip()) * 1024
+
+
+def _windows_working_set() -> int:
+    import ctypes
+    from ctypes import wintypes
+
+    class Counters(ctypes.Structure):  # PROCESS_MEMORY_COUNTERS, psapi.h
+        _fields_ = [
+            ("cb", wintypes.DWORD),
+            ("PageFaultCount", wintypes.DWORD),
+            ("PeakWorkingSetSize", ctypes.c_size_t),
+            ("WorkingSetSize", ctypes.c_size_t),
+            ("QuotaPeakPagedPoolUsage", ctypes.c_size_t),
+            ("QuotaPagedPoolUsage", ctypes.c_size_t),
+            ("QuotaPeakNonPagedPoolUsage", ctypes.c_size_t),
+            ("QuotaNonPagedPoolUsage", ctypes.c_size_t),
+            ("PagefileUsage", ctypes.c_size_t),
+            ("PeakPagefileUsage", ctypes.c_size_t),
+        ]
+
+    counters = Counters()
+    counters.cb = ctypes.sizeof(counters)
+    windll = ctypes.WinDLL  # type: ignore[attr-defined]
+    process = windll("kernel32").GetCurrentProcess()
+    if not windll("psapi").GetProcessMemoryInfo(process, ctypes.byref(counters), counters.cb):
+        raise OSError("GetProcessMemoryInfo failed")
+    return int(counters.WorkingSetSize)

@@ -7,7 +7,10 @@ It is websockets' own sync client with the defaults a notebook needs:
   reach a server on the kernel's loopback;
 - it works both in a ``with`` block and across cells with an explicit ``close()``, without
   websockets' deprecation warning for the latter (cells are not ``with`` blocks);
-- every client wslab opens is closed by `wslab.stop_all()` and at exit;
+- every client wslab opens is held in wslab's registry until it is closed, so `wslab.stop_all()`
+  (and the end of the process) closes it even when no variable refers to it any more
+  (``wslab.connect(url).request("x")``);
+- closing does not wait for messages the cell never read: see `Client.close()`;
 - when a wslab server of this kernel is behind the URL and its handler crashes, the error
   that the client then meets (a 1011 close, a timeout) carries a note saying what the
   handler raised, so a bug in a handler never looks like a silent hang.
@@ -17,15 +20,16 @@ from __future__ import annotations
 
 import threading
 import time
-import weakref
 from collections.abc import Iterator
 from typing import Any, Self
 from urllib.parse import urlsplit
 
-from websockets.exceptions import ConnectionClosed, ConnectionClosedOK
+from websockets.exceptions import ConcurrencyError, ConnectionClosed, ConnectionClosedOK
 from websockets.sync.client import ClientConnection
 from websockets.sync.client import connect as websockets_connect
 from websockets.typing import Data
+
+from ._registry import registry, running
 
 #: Seconds a receive, the opening handshake or the closing handshake may take by default.
 DEFAULT_TIMEOUT = 5.0
@@ -33,8 +37,8 @@ DEFAULT_TIMEOUT = 5.0
 #: Stands for "the client's own timeout" in methods that take an optional timeout.
 _DEFAULT = object()
 
-_clients: weakref.WeakSet[Client] = weakref.WeakSet()
-_clients_lock = threading.Lock()
+#: The kind of registry key clients are held under.
+CLIENT = "client"
 
 
 class Client:
@@ -55,6 +59,7 @@ class Client:
         try:
             self.connection.send(message)
         except ConnectionClosed as exc:
+            self._closed_by_peer()
             self._note_server_errors(exc)
             raise
 
@@ -62,7 +67,11 @@ class Client:
         """Receive the next message; raise TimeoutError if none arrives in time."""
         try:
             return self.connection.recv(self._timeout(timeout))
-        except (ConnectionClosed, TimeoutError) as exc:
+        except ConnectionClosed as exc:
+            self._closed_by_peer()
+            self._note_server_errors(exc)
+            raise
+        except TimeoutError as exc:
             self._note_server_errors(exc)
             raise
 
@@ -84,21 +93,42 @@ class Client:
         return time.perf_counter() - started
 
     def close(self, code: int = 1000, reason: str = "") -> None:
-        """Run the closing handshake; safe to call more than once."""
-        self._stop_flow_control()
-        self.connection.close(code, reason)
+        """Run the closing handshake; safe to call more than once.
 
-    def _stop_flow_control(self) -> None:
-        # websockets stops reading the socket while more than `max_queue` messages wait
-        # unread. Once we close, unread messages no longer matter, but the server's Close
-        # frame sits behind them: without this, closing a client that stopped reading a
-        # busy server (a push server, a chat) waits the whole close timeout and ends in 1006.
-        messages = self.connection.recv_messages
-        with messages.mutex:
-            messages.high = messages.low = None
-            if messages.paused:
-                messages.paused = False
-                messages.resume()
+        Messages not read yet are dropped. Why they must be read at all: websockets stops
+        reading the socket while more than ``max_queue`` (16) messages wait unread (flow
+        control, see "Memory and buffers" in its docs), and the server's Close frame arrives
+        behind the messages it sent before it. So a thread reads and drops them while
+        ``close()`` waits; without it, closing a client that stopped reading a busy server
+        (a push server, a chat) would wait the whole close timeout and end in 1006.
+        """
+        try:
+            if not self.closed:
+                drain: threading.Thread | None = threading.Thread(
+                    target=self._drop_unread, name="wslab-client-close", daemon=True
+                )
+                try:
+                    drain.start()  # type: ignore[union-attr]
+                except RuntimeError:  # at interpreter exit, Python 3.12 starts no thread
+                    drain = None
+                try:
+                    self.connection.close(code, reason)
+                finally:
+                    if drain is not None:
+                        drain.join()
+        finally:
+            registry.release((CLIENT, self), self)
+
+    def _drop_unread(self) -> None:
+        try:
+            while True:  # until the connection is closed, which close() guarantees
+                self.connection.recv(timeout=None)
+        except (ConnectionClosed, ConcurrencyError):
+            # Closed; or another thread is in recv() already, so it does the reading.
+            pass
+
+    def _closed_by_peer(self) -> None:
+        registry.release((CLIENT, self), self)
 
     # --- state -----------------------------------------------------------------------------
 
@@ -171,15 +201,14 @@ def connect(url: str, *, timeout: float | None = DEFAULT_TIMEOUT, **options: Any
     # legacy=True returns the connection itself, for use across cells without `with`.
     connection = websockets_connect(url, legacy=True, **options)
     client = Client(connection, timeout, _server_at(url))
-    with _clients_lock:
-        _clients.add(client)
+    # Held (strongly) until closed: the connection's own thread keeps it open after the last
+    # reference to `client` is gone, so only the registry can still close it.
+    registry.hold((CLIENT, client), client, lambda: client.close(1001, "going away"))
     return client
 
 
 def _server_at(url: str) -> Any:
     """The wslab service of this kernel listening at `url`'s port, looking through taps."""
-    from ._service import running  # imported here: _service imports this module
-
     services = list(running().values())
     port = urlsplit(url).port
     for _ in range(len(services)):  # a tap in front of a tap...; never loop forever
@@ -188,14 +217,3 @@ def _server_at(url: str) -> Any:
             return service
         port = urlsplit(service.target).port
     return None
-
-
-def close_all_clients() -> None:
-    """Close every client `connect()` opened and that is still open."""
-    with _clients_lock:
-        clients = list(_clients)
-    for client in clients:
-        try:
-            client.close(1001, "going away")
-        except Exception:
-            pass

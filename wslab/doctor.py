@@ -13,6 +13,9 @@ import time
 from dataclasses import dataclass, field
 from importlib import metadata
 
+from .builtin import echo_server
+from .client import connect
+
 PACKAGES = ("websockets", "ipykernel", "ipywidgets", "jupyterlab")
 
 
@@ -58,8 +61,6 @@ def doctor() -> Report:
 
 
 def _round_trip() -> Check:
-    from . import connect, echo_server
-
     try:
         with echo_server(name="wslab-doctor") as server, connect(server.url) as client:
             started = time.perf_counter()

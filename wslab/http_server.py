@@ -30,7 +30,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from . import protocol
-from ._service import LOOPBACK, Service, _registry
+from ._service import LOOPBACK, Service
 from ._streams import no_delay
 
 __all__ = ["HttpServer", "http_server"]
@@ -495,5 +495,4 @@ def http_server(name: str = "http", interval: float | None = 0.5, **options: Any
     for key in ("max_body", "history", "idle_timeout", "request_timeout"):
         if not settings[key] > 0:
             raise ValueError(f"{key} must be > 0, got {settings[key]!r}")
-    _registry.replace(name)
-    return HttpServer(name, interval, options)._launch()
+    return HttpServer(name, interval, options).start()

@@ -27,11 +27,13 @@ import html
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import ipywidgets as widgets
 
 from . import protocol
+from ._registry import registry
 from ._throttle import Throttle
 from ._wire import ROW_COLUMNS, WireRecord, format_row
 from .tap import Tap
@@ -569,8 +571,8 @@ def _version(table: Sequence[WireRecord]) -> tuple[int, int]:
 
 # --- one inspector per tap name --------------------------------------------------------------
 
-_inspectors: dict[str, Inspector] = {}
-_inspectors_lock = threading.Lock()
+#: The kind of registry key an inspector is held under, with its tap's name.
+INSPECTOR = "inspector"
 
 
 def _check_arguments(tap: Any, max_rows: int, rate: float) -> None:
@@ -583,9 +585,7 @@ def _check_arguments(tap: Any, max_rows: int, rate: float) -> None:
 
 
 def _forget(inspector: Inspector) -> None:
-    with _inspectors_lock:
-        if _inspectors.get(inspector.tap.name) is inspector:
-            del _inspectors[inspector.tap.name]
+    registry.release((INSPECTOR, inspector.tap.name), inspector)
 
 
 def inspector(tap: Tap, max_rows: int = 200, rate: float = 10.0) -> Inspector:
@@ -597,14 +597,13 @@ def inspector(tap: Tap, max_rows: int = 200, rate: float = 10.0) -> Inspector:
     show, frozen, and says that a newer one replaced it.
     """
     _check_arguments(tap, max_rows, rate)
-    with _inspectors_lock:
-        old = _inspectors.pop(tap.name, None)
-    if old is not None:
-        old.retire(
-            f"tap {tap.name!r}: replaced by a newer inspector (wslab.inspector() was called "
-            "again); this one no longer updates"
-        )
+    registry.take((INSPECTOR, tap.name))
     view = Inspector(tap, max_rows=max_rows, rate=rate)
-    with _inspectors_lock:
-        _inspectors[tap.name] = view
+    # Nothing for stop_all() to stop: the view stays on show and its updater ends with the tap
+    # (which stop_all() stops); a new inspector on the same tap name retires it.
+    replaced = (
+        f"tap {tap.name!r}: replaced by a newer inspector (wslab.inspector() was called "
+        "again); this one no longer updates"
+    )
+    registry.hold((INSPECTOR, tap.name), view, stop=None, replace=partial(view.retire, replaced))
     return view

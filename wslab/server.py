@@ -4,26 +4,31 @@ The handler is an ordinary websockets 17 handler, ``async def handler(websocket)
 as in websockets' docs; `serve()` awaits websockets' own `serve()` inside the service's loop and
 binds 127.0.0.1 on port 0 (the OS picks a free port), so nothing is ever reachable from outside
 and nothing collides with whatever else runs on the machine.
+
+Only websockets' documented API is used, so what a learner sees is websockets' own behaviour.
+One example worth knowing: bytes that are not an HTTP request at all (a TLS ClientHello, a line
+typed by hand into a raw socket) get no answer: websockets closes the TCP connection, and only
+its debug log (which would slow every frame, so wslab does not keep it) says why. Requests that
+do parse but are not a valid WebSocket handshake get an HTTP error (400, 405, 426...).
 """
 
 from __future__ import annotations
 
 import asyncio
-import inspect
 import itertools
 import threading
 import traceback
+import warnings
+import weakref
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from websockets.asyncio.server import ServerConnection
 from websockets.asyncio.server import serve as websockets_serve
-from websockets.exceptions import ConnectionClosed, InvalidMessage
-from websockets.protocol import State
-from websockets.server import ServerProtocol
+from websockets.exceptions import ConnectionClosed
 
-from ._process import ProcessServer, serve_process  # _process imports no server module
-from ._service import LOOPBACK, Service, _registry
+from ._handlers import check_handler
+from ._service import LOOPBACK, Service
 
 Handler = Callable[[ServerConnection], Awaitable[None]]
 
@@ -31,44 +36,11 @@ Handler = Callable[[ServerConnection], Awaitable[None]]
 STOP_GRACE = 2.0
 
 
-class AnsweringConnection(ServerConnection):
-    """websockets' server connection, except that a request it cannot parse gets a 400.
-
-    websockets 17 hangs up without a word when the bytes before the handshake are not an
-    HTTP request (`ServerProtocol.parse()` sets `InvalidMessage`, then sends EOF). Someone
-    typing a request by hand deserves to see why, so the 400 goes out just before that EOF.
-    A client that left mid-request (EOFError) is not answered: nobody would read it.
-    """
-
-    def __init__(self, protocol: ServerProtocol, *args: Any, **kwargs: Any) -> None:
-        super().__init__(protocol, *args, **kwargs)
-        send_eof = protocol.send_eof
-
-        def answer_then_send_eof() -> None:
-            exc = protocol.handshake_exc
-            if (
-                protocol.state is State.CONNECTING
-                and not protocol.writes  # no response on its way yet
-                and type(exc) is InvalidMessage
-                and not isinstance(exc.__cause__, EOFError)
-            ):
-                reason = f"{exc}: {exc.__cause__}"
-                text = f"Failed to open a WebSocket connection: {reason}.\n"
-                response = protocol.reject(400, text)
-                protocol.writes.append(response.serialize())
-                protocol.logger.info("connection rejected (400 Bad Request): %s", reason)
-            send_eof()
-
-        protocol.send_eof = answer_then_send_eof  # type: ignore[method-assign]
-
-
 #: Options wslab sets differently from websockets' defaults, and why.
 DEFAULT_OPTIONS: dict[str, Any] = {
     # The course looks at frames on the wire; compressed payloads would be unreadable there.
     # Lesson 04 turns compression on explicitly to show what it does.
     "compression": None,
-    # Answer requests that are not HTTP with 400 instead of silence.
-    "create_connection": AnsweringConnection,
 }
 
 
@@ -88,6 +60,9 @@ class Server(Service):
         """Exceptions raised by the handler (also in the log, with their traceback)."""
         self._ids = itertools.count(1)
         self._server: Any = None
+        # Every connection a handler saw, until it is gone: stop() hangs up on those that do
+        # not finish their closing handshake in time (websockets' Server lists OPEN ones only).
+        self._seen: weakref.WeakSet[ServerConnection] = weakref.WeakSet()
         self._active = 0
         self._idle = threading.Condition()
 
@@ -126,13 +101,14 @@ class Server(Service):
             # A client that stopped reading (a wslab client in a cell that no longer calls
             # recv()) never answers our Close frame: don't wait websockets' close_timeout
             # (10 s) for it. Its 1001 is already on its way; hang up, as an exiting process would.
-            for connection in list(self._server.all_connections):  # also those closing
+            for connection in list(self._seen):  # also those closing
                 connection.transport.abort()
             await self._server.wait_closed()
 
     # --- per connection --------------------------------------------------------------------
 
     async def _handle(self, websocket: ServerConnection) -> None:
+        self._seen.add(websocket)
         with self._idle:
             self._active += 1
         try:
@@ -171,9 +147,7 @@ class Server(Service):
         )
 
 
-def serve(
-    handler: Handler | str, name: str | None = None, *, process: bool = False, **options: Any
-) -> Server | ProcessServer:
+def serve(handler: Handler, name: str | None = None, **options: Any) -> Server:
     """Serve `handler` on ``ws://127.0.0.1:<free port>/`` from a background thread.
 
     `name` defaults to the handler's name. A server already running under that name is
@@ -186,41 +160,21 @@ def serve(
     other machines, so that anyone on the network can connect and run your handler. The
     default, 127.0.0.1, keeps it inside this computer; change it only if you mean it.
 
-    ``process=True`` runs the server in a child process instead, with a GIL of its own (for
-    measurements; see `wslab._process`). The child imports the handler by name, so it must
-    live in a .py file, not a notebook cell; `handler` may also be a built-in server's name
-    ("echo", "push", "http", "room", "tcp-echo", "bench") or "module:function", and the
-    options must then be JSON values.
+    To run a server in a child process instead (for measurements), use `wslab.serve_process`.
+    ``process=True`` is an older spelling of that, kept for now (PendingDeprecationWarning).
     """
-    if process:
-        return serve_process(handler, name=name, **options)
-    _check_handler(handler)
-    name = name or getattr(handler, "__name__", "server")
-    _registry.replace(name)
-    return Server(handler, name, options)._launch()
-
-
-def _check_handler(handler: Handler) -> None:
-    """Catch the mistakes learners make with handlers before any client connects."""
-    if not callable(handler):
-        raise TypeError(f"handler must be an async function, got {handler!r}")
-    try:
-        parameters = inspect.signature(handler).parameters.values()
-    except (TypeError, ValueError):  # some callables have no signature; let them run
-        return
-    required = [
-        p
-        for p in parameters
-        if p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
-    ]
-    if len(required) == 2:
-        raise TypeError(
-            "handler takes (websocket, path), the signature of websockets < 13. websockets 17 "
-            "calls handler(websocket); read the path from websocket.request.path."
+    if options.pop("process", False):
+        # Pending, not yet Deprecation: lessons still use this spelling, and a warning
+        # printed in a cell would be noise to a learner who did nothing wrong.
+        warnings.warn(
+            "serve(..., process=True) will be deprecated: use wslab.serve_process(...), "
+            "which returns a ProcessServer",
+            PendingDeprecationWarning,
+            stacklevel=2,
         )
-    if len(required) != 1:
-        raise TypeError("handler must take exactly one argument, the websocket connection")
-    if not (
-        inspect.iscoroutinefunction(handler) or inspect.iscoroutinefunction(type(handler).__call__)
-    ):
-        raise TypeError("handler must be an async function: async def handler(websocket): ...")
+        from ._process import serve_process  # only for this deprecated spelling: no cycle
+
+        return serve_process(handler, name=name, **options)  # type: ignore[return-value]
+    check_handler(handler)
+    name = name or getattr(handler, "__name__", "server")
+    return Server(handler, name, options).start()

@@ -20,7 +20,6 @@ import time
 from typing import Any
 from urllib.parse import urlsplit
 
-from ._service import _registry
 from ._streams import StreamService, no_delay
 from ._wire import CLIENT_TO_SERVER, SERVER_TO_CLIENT, DirectionDecoder, WireRecord, WireTable
 
@@ -38,7 +37,7 @@ class Tap(StreamService):
         parts = urlsplit(target)
         if parts.scheme not in ("ws", "http") or not parts.hostname or not parts.port:
             raise ValueError(f"tap needs a ws:// or http:// URL with a port, got {target!r}")
-        super().__init__(name)  # after the check: this starts the loop thread
+        super().__init__(name)
         self.target = target
         self.scheme = parts.scheme
         self._target_host = parts.hostname
@@ -178,5 +177,4 @@ def tap(target: Any, name: str = "tap") -> Tap:
     A tap already running under `name` is stopped first, so re-running a cell is safe.
     """
     url = getattr(target, "url", target)
-    _registry.replace(name)
-    return Tap(url, name)._launch()
+    return Tap(url, name).start()

@@ -10,8 +10,8 @@ publisher), so that neither the server nor the clients share a GIL with this pro
   is done when the last one has it. Both times come from the same process (the swarm), so no
   clocks are compared across processes. The clients are Python too: on a machine with few
   cores, part of "time to all" is the swarm reading N messages, not the server writing them.
-- memory per connection: VmRSS of the server process (/proc/<pid>/status) with the room
-  empty (after one connection came and went, so that first-use allocations are done), then
+- memory per connection: the resident memory of the server process (its ``stats()``) with
+  the room empty (after one connection came and went, so that first-use allocations are done), then
   with N clients in it; the difference over N.
 """
 
@@ -26,7 +26,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from .._limits import raise_open_files_limit
-from .._process import rss_bytes, serve_process
+from .._process import serve_process
 from ..client import connect
 from . import swarm
 from .stats import Summary
@@ -92,11 +92,11 @@ def measure(
         with connect(with_path(server.url, "/room/warm-up")) as first:
             first.recv()  # "joined"
         server.wait_idle()
-        rss_empty = rss_bytes(server.pid)
+        rss_empty = server.stats()["rss"]
         with Swarm(url, clients) as clients_process:
             if on_step:
                 on_step(f"{clients} clients connected")
-            rss_full = rss_bytes(server.pid)
+            rss_full = server.stats()["rss"]
             delays, time_to_all = clients_process.broadcast(broadcasts, size)
     return Fanout(clients, size, delays, time_to_all, rss_empty, rss_full)
 

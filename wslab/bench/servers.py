@@ -20,7 +20,6 @@ from typing import Any
 
 from websockets.asyncio.server import ServerConnection, broadcast
 
-from .._service import _registry
 from .._streams import StreamService
 from ..builtin import echo
 from ..server import Server, serve
@@ -105,5 +104,4 @@ class TcpEchoServer(StreamService):
 
 def tcp_echo_server(name: str = "tcp-echo") -> TcpEchoServer:
     """Start (or restart) a raw TCP echo server on a loop thread."""
-    _registry.replace(name)
-    return TcpEchoServer(name)._launch()
+    return TcpEchoServer(name).start()

@@ -25,7 +25,7 @@ from typing import Any
 
 from websockets.exceptions import ConnectionClosed
 
-from .._service import on_stop_all
+from .._registry import registry
 from ..client import Client, connect
 from . import protocol
 
@@ -537,38 +537,30 @@ class ChatConnection:
 
 # --- one client per nick ---------------------------------------------------------------------
 
-_by_nick: dict[str, Any] = {}  # nick -> the panel or bot using it in this kernel
-_by_nick_lock = threading.Lock()
+#: The kind of registry key a panel or bot holds its nick under.
+CHAT_NICK = "chat nick"
 
 
 def _claim(nick: str, owner: Any) -> bool:
-    """Make `owner` the one client named `nick`; close the previous one. True if there was one."""
-    with _by_nick_lock:
-        old = _by_nick.get(nick)
-        _by_nick[nick] = owner
-    if old is not None and old is not owner:
-        old.close()
-        return True
-    return False
+    """Make `owner` the one client named `nick`; close the previous one. True if there was one.
+
+    `wslab.stop_all()` calls the owner's ``disconnect()`` (panels stay on show, saying so); a
+    new owner of the nick calls the old one's ``close()``.
+    """
+    return registry.hold((CHAT_NICK, nick), owner, owner.disconnect, replace=owner.close)
 
 
 def _release(nick: str, owner: Any) -> None:
-    with _by_nick_lock:
-        if _by_nick.get(nick) is owner:
-            del _by_nick[nick]
+    registry.release((CHAT_NICK, nick), owner)
 
 
 def disconnect_all() -> None:
     """Disconnect every chat panel and bot of this kernel; return once their threads ended.
 
-    Panels stay on show, saying they are disconnected. `wslab.stop_all()` calls it first, so
-    that when stop_all() returns, no chat thread is left.
+    Panels stay on show, saying they are disconnected. `wslab.stop_all()` does this before it
+    stops any server, so that when stop_all() returns, no chat thread is left.
     """
-    with _by_nick_lock:
-        owners = list(_by_nick.values())
-        _by_nick.clear()
-    for owner in owners:
-        owner.disconnect()
+    registry.stop_all(CHAT_NICK)
 
 
 def _url_of(server_or_url: Any) -> str:
@@ -576,6 +568,3 @@ def _url_of(server_or_url: Any) -> str:
     if not isinstance(url, str) or not url.startswith(("ws://", "wss://")):
         raise TypeError(f"expected a chat server or a ws:// URL, not {server_or_url!r}")
     return url
-
-
-on_stop_all(disconnect_all)

@@ -27,7 +27,6 @@ from websockets.asyncio.server import ServerConnection, broadcast
 from websockets.datastructures import Headers
 from websockets.http11 import Request, Response
 
-from .._service import _registry
 from ..server import Server
 from . import protocol
 from .room import ChatState, Delivery
@@ -266,5 +265,4 @@ def chat_server(
         raise ValueError(f"max_backlog must be >= 0, got {max_backlog}")
     if isinstance(origins, str):
         raise TypeError("origins is a list of origins, e.g. ['http://localhost:8888']")
-    _registry.replace(name)
-    return ChatServer(name, history, max_text, origins, max_backlog)._launch()
+    return ChatServer(name, history, max_text, origins, max_backlog).start()
