@@ -50,7 +50,7 @@ from pathlib import Path
 
 import wslab
 from wslab._loop import BackgroundLoop
-from wslab._process import serve_process
+from wslab import serve_process
 from wslab.bench import baseline, fanout, latency, throughput
 from wslab.bench.progress import Bar, progress
 from wslab.bench.report import duration, load_average, machine, rate
