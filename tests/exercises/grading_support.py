@@ -1,4 +1,4 @@
-"""What exercise tests share: telling the learner where their code failed.
+"""What exercise tests share: telling the learner where their code failed, and known mistakes.
 
 Imported as `grading_support` (this folder is on sys.path while its tests run); not a conftest,
 because two conftest.py files would make `from conftest import ...` ambiguous.
@@ -7,6 +7,7 @@ because two conftest.py files would make `from conftest import ...` ambiguous.
 from __future__ import annotations
 
 import traceback
+from dataclasses import dataclass
 from types import ModuleType
 
 
@@ -24,3 +25,28 @@ def describe_error(error: BaseException | str, module: ModuleType | str | None) 
     if isinstance(error, str):
         return error
     return f"{type(error).__name__}: {error}{where(error, module)}"
+
+
+@dataclass(frozen=True)
+class Mistake:
+    """A real mistake, as one edit of the solution, and the tests that must catch it.
+
+    ``variants/exNN_topic/mistakes.py`` lists them (``MISTAKES = [Mistake(...), ...]``); the
+    exercise tests' conftest runs each listed test on the solution with `old` replaced by
+    `new`, and that test must fail.
+    """
+
+    name: str
+    description: str
+    old: str
+    new: str
+    fails: tuple[str, ...]
+
+    def apply(self, solution: str) -> str:
+        """The solution with this mistake; an error if `old` is not exactly once in it."""
+        count = solution.count(self.old)
+        if count != 1:
+            raise ValueError(
+                f"mistake {self.name}: the solution has {count} copies of {self.old!r}, not 1"
+            )
+        return solution.replace(self.old, self.new)
