@@ -24,8 +24,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from wslab.exercises import EXERCISES, SOLUTIONS
-from wslab.grading import Outcome, Status, grade, grade_class
-from wslab.grading import messages
+from wslab.grading import Outcome, Status, grade, grade_class, messages
 from wslab.grading.grader import _verdict, exercises_available, expected_tests, write_gradebook
 from wslab.grading.plugin import TimeLimitExceeded, time_limit
 
@@ -194,7 +193,7 @@ HOSTILE = {
     "huge_output": "def accept_key(key):\n    print('x' * 10_000_000)\n    return 'nope'\n",
     "exits": "import sys\nsys.exit(3)\n",
     "os_exit": "import os\ndef accept_key(key):\n    os._exit(3)\n",
-    "segfault": "import os, signal\ndef accept_key(key):\n    os.kill(os.getpid(), signal.SIGSEGV)\n",
+    "segfault": "import os, signal\ndef accept_key(key):\n    os.kill(os.getpid(), signal.SIGSEGV)",
     "leaves_a_process": SOLVED
     + textwrap.dedent(
         """
@@ -222,7 +221,7 @@ def test_hostile_submissions_get_clear_verdicts_in_bounded_time(classroom, tmp_p
     their limits; the gradebook's CSV and JSON agree; nothing is left running."""
     before = Resources.now()
     started = time.monotonic()
-    reports = grade_class(classroom, ["ex01"], timeout=20, test_timeout=1)
+    reports = grade_class(classroom, ["ex01"], timeout=20, test_timeout=1, jobs=4)
     elapsed = time.monotonic() - started
     assert elapsed < 20 * len(HOSTILE)  # every submission bounded by its own limit
     result = {r.submission: r.results[0] for r in reports}

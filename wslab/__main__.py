@@ -37,6 +37,9 @@ def main(argv: list[str] | None = None) -> int:
     grade.add_argument("--json", type=Path, help="write the scores to this JSON file")
     grade.add_argument("--out", type=Path, help="class mode: where gradebook.csv/json go")
     grade.add_argument("--timeout", type=float, default=None, help="seconds per exercise")
+    grade.add_argument(
+        "--jobs", "-j", type=int, default=1, help="class mode: submissions graded at once"
+    )
     bench = commands.add_parser(
         "bench", help="measure latency, throughput, bytes on the wire and fan-out"
     )
@@ -93,7 +96,7 @@ def _grade(args: argparse.Namespace) -> int:
             if args.json:
                 args.json.write_text(json.dumps(report.to_dict(), indent=2))
             return 0 if report.full_marks else 1
-        reports = grade_class(path, args.exercise, timeout)
+        reports = grade_class(path, args.exercise, timeout, jobs=args.jobs)
     except ValueError as exc:  # an unknown exercise name
         print(exc, file=sys.stderr)
         return 2

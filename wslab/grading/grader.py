@@ -22,6 +22,7 @@ import sys
 import tempfile
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from ..exercises import EXERCISES, ROOT
@@ -109,13 +110,20 @@ def grade_class(
     exercises: list[str] | None = None,
     timeout: float = EXERCISE_TIMEOUT,
     test_timeout: float = TEST_TIMEOUT,
+    jobs: int = 1,
 ) -> list[Report]:
-    """Grade every submission (each subfolder of `folder`), in name order."""
-    return [
-        grade(sub, exercises, timeout, test_timeout)
+    """Grade every submission (each subfolder of `folder`), in name order.
+
+    `jobs` submissions are graded at once (each in its own subprocesses): most of a class's
+    grading time is spent waiting on time limits, not computing.
+    """
+    submissions = [
+        sub
         for sub in sorted(Path(folder).iterdir())
         if sub.is_dir() and not sub.name.startswith(".")
     ]
+    with ThreadPoolExecutor(max(1, jobs)) as pool:
+        return list(pool.map(lambda sub: grade(sub, exercises, timeout, test_timeout), submissions))
 
 
 def gradebook_rows(reports: list[Report]) -> list[list[str | int]]:
