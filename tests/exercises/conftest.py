@@ -94,10 +94,11 @@ def candidates(exercise: str, test: str, module: ModuleType) -> list[Candidate]:
     if mistakes.exists():
         spec = importlib.util.spec_from_file_location(f"mistakes_{exercise}", mistakes)
         assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        for mistake in module.MISTAKES:
-            unknown = set(mistake.fails) - {n for n in dir(module) if n.startswith("test_")}
+        listed = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(listed)
+        tests = {name for name in dir(module) if name.startswith("test_")}
+        for mistake in listed.MISTAKES:
+            unknown = set(mistake.fails) - tests
             if unknown:
                 raise pytest.UsageError(f"{mistakes}: {mistake.name} lists unknown {unknown}")
             if test in mistake.fails:
@@ -153,11 +154,11 @@ def mistake_file(exercise: str, mistake: Mistake) -> Path:
     global _mistakes_folder
     if _mistakes_folder is None:
         _mistakes_folder = Path(tempfile.mkdtemp(prefix="wslab-mistakes-"))
-    path = _mistakes_folder / mistake.name / f"{exercise}.py"
+    path = _mistakes_folder / exercise / mistake.name / f"{exercise}.py"
     if not path.exists():
-        solution = (ROOT / "solutions" / f"{exercise}.py").read_text()
-        path.parent.mkdir(parents=True)
-        path.write_text(mistake.apply(solution))
+        wrong = mistake.apply((ROOT / "solutions" / f"{exercise}.py").read_text())
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(wrong)
     return path
 
 

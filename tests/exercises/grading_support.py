@@ -29,24 +29,25 @@ def describe_error(error: BaseException | str, module: ModuleType | str | None) 
 
 @dataclass(frozen=True)
 class Mistake:
-    """A real mistake, as one edit of the solution, and the tests that must catch it.
+    """A real mistake, as edits of the solution, and the tests that must catch it.
 
     ``variants/exNN_topic/mistakes.py`` lists them (``MISTAKES = [Mistake(...), ...]``); the
-    exercise tests' conftest runs each listed test on the solution with `old` replaced by
-    `new`, and that test must fail.
+    exercise tests' conftest runs each test in `fails` on the solution with every ``(old,
+    new)`` of `edits` applied, and that test must fail.
     """
 
     name: str
     description: str
-    old: str
-    new: str
     fails: tuple[str, ...]
+    edits: tuple[tuple[str, str], ...]
 
     def apply(self, solution: str) -> str:
-        """The solution with this mistake; an error if `old` is not exactly once in it."""
-        count = solution.count(self.old)
-        if count != 1:
-            raise ValueError(
-                f"mistake {self.name}: the solution has {count} copies of {self.old!r}, not 1"
-            )
-        return solution.replace(self.old, self.new)
+        """The solution with this mistake; an error if an `old` is not exactly once in it."""
+        for old, new in self.edits:
+            count = solution.count(old)
+            if count != 1:
+                raise ValueError(
+                    f"mistake {self.name}: the solution has {count} copies of {old!r}, not 1"
+                )
+            solution = solution.replace(old, new)
+        return solution
