@@ -7,7 +7,7 @@ MISTAKES = [
         "hex_digest",
         "base64 of the hex digest (40 characters) instead of the 20 raw bytes",
         fails=("test_rfc_example", "test_agrees_with_websockets", "test_returns_text"),
-        edits=((".encode(\"ascii\")).digest()", ".encode(\"ascii\")).hexdigest().encode()"),),
+        edits=(('.encode("ascii")).digest()', '.encode("ascii")).hexdigest().encode()'),),
     ),
     Mistake(
         "strips_key",
@@ -19,13 +19,18 @@ MISTAKES = [
         "decodes_key",
         "the key's base64 decoded before hashing",
         fails=("test_rfc_example", "test_agrees_with_websockets"),
-        edits=(("(key + GUID).encode(\"ascii\")", "base64.b64decode(key) + GUID.encode()"),),
+        edits=(('(key + GUID).encode("ascii")', "base64.b64decode(key) + GUID.encode()"),),
     ),
     Mistake(
         "returns_bytes",
         "bytes returned instead of str",
         fails=("test_rfc_example", "test_returns_text"),
-        edits=(('return base64.b64encode(digest).decode("ascii")', "return base64.b64encode(digest)"),),
+        edits=(
+            (
+                'return base64.b64encode(digest).decode("ascii")',
+                "return base64.b64encode(digest)",
+            ),
+        ),
     ),
     Mistake(
         "guid_lower_case",

@@ -57,31 +57,51 @@ MISTAKES = [
         "status_always_400",
         "every refusal carries status 400, even a 403 from the server",
         fails=("test_rejects_status_other_than_101",),
-        edits=(("            int(status), f\"expected", "            400, f\"expected"),),
+        edits=(('            int(status), f"expected', '            400, f"expected'),),
     ),
     Mistake(
         "accepts_what_was_not_offered",
         "an extension or subprotocol the client did not offer is accepted",
         fails=("test_rejects_extension_or_subprotocol_not_offered",),
-        edits=(('    for name in ("Sec-WebSocket-Extensions", "Sec-WebSocket-Protocol"):', "    for name in ():"),),
+        edits=(
+            (
+                '    for name in ("Sec-WebSocket-Extensions", "Sec-WebSocket-Protocol"):',
+                "    for name in ():",
+            ),
+        ),
     ),
     Mistake(
         "header_names_case_sensitive",
         "header names kept as sent, so 'upgrade:' is not 'Upgrade:'",
         fails=("test_any_case_and_token_lists", "test_real_server_handshake"),
-        edits=(("name, value = name.strip().lower(), value.strip()", "name, value = name.strip(), value.strip()"),),
+        edits=(
+            (
+                "name, value = name.strip().lower(), value.strip()",
+                "name, value = name.strip(), value.strip()",
+            ),
+        ),
     ),
     Mistake(
         "values_not_stripped",
         "header values kept with their surrounding spaces",
         fails=("test_any_case_and_token_lists", "test_real_server_handshake"),
-        edits=(("name, value = name.strip().lower(), value.strip()", "name, value = name.strip().lower(), value"),),
+        edits=(
+            (
+                "name, value = name.strip().lower(), value.strip()",
+                "name, value = name.strip().lower(), value",
+            ),
+        ),
     ),
     Mistake(
         "fixed_key",
         "the same key in every request",
         fails=("test_fresh_random_key",),
-        edits=(('key = base64.b64encode(os.urandom(16)).decode("ascii")', 'key = "dGhlIHNhbXBsZSBub25jZQ=="'),),
+        edits=(
+            (
+                'key = base64.b64encode(os.urandom(16)).decode("ascii")',
+                'key = "dGhlIHNhbXBsZSBub25jZQ=="',
+            ),
+        ),
     ),
     Mistake(
         "short_key",
@@ -93,7 +113,12 @@ MISTAKES = [
         "origin_always",
         "an Origin header even when no origin is given",
         fails=("test_origin_only_when_given",),
-        edits=(("    if origin is not None:\n        lines.append", "    if True:\n        lines.append"),),
+        edits=(
+            (
+                "    if origin is not None:\n        lines.append",
+                "    if True:\n        lines.append",
+            ),
+        ),
     ),
     Mistake(
         "version_8",
@@ -111,6 +136,11 @@ MISTAKES = [
         "lf_line_ends",
         "lines ended by LF instead of CRLF",
         fails=("test_request_passes_server_checks", "test_real_server_handshake"),
-        edits=(('return ("\\r\\n".join(lines) + "\\r\\n\\r\\n")', 'return ("\\n".join(lines) + "\\n\\n")'),),
+        edits=(
+            (
+                'return ("\\r\\n".join(lines) + "\\r\\n\\r\\n")',
+                'return ("\\n".join(lines) + "\\n\\n")',
+            ),
+        ),
     ),
 ]
