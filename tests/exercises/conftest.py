@@ -215,10 +215,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
         return None
     raised = _raised(call.excinfo.value) if call.excinfo is not None else ""
     if call.excinfo is None:
-        outcome, longrepr = "failed", (
-            f"{item.name} passed on {candidate.label}, which {candidate.expect.value}: "
-            + (candidate.mistake.description if candidate.mistake else "the test checks nothing")
-        )
+        why = candidate.mistake.description if candidate.mistake else "the test checks nothing"
+        outcome = "failed"
+        longrepr = f"{item.name} passed on {candidate.label}, which {candidate.expect.value}: {why}"
     elif candidate.expect is Expect.STUB and "NotImplementedError" not in raised:
         outcome = "failed"
         longrepr = f"on the stub, expected a failure on NotImplementedError, got:\n{raised}"

@@ -184,6 +184,11 @@ def _run_exercise(
             f"--wslab-results={results_file}",
             f"--wslab-test-timeout={test_timeout}",
             "-q",
+            # No source in pytest's own tracebacks: formatting them parses source with `ast`,
+            # which CPython 3.11 cannot do in two threads at once (gh-106905), and a failing
+            # test often leaves a server thread formatting its own traceback. The plugin's
+            # messages need no `ast`.
+            "--tb=line",
             "-p",
             "no:cacheprovider",
             "--no-header",
