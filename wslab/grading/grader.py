@@ -27,7 +27,7 @@ from pathlib import Path
 
 from ..exercises import EXERCISES, ROOT
 from .plugin import TEST_TIMEOUT
-from .results import ExerciseResult, Outcome, Report, Status, TestResult, one_line
+from .results import ExerciseResult, Outcome, Report, Status, TestResult, one_line, summary
 
 TESTS = ROOT / "tests" / "exercises"
 
@@ -80,7 +80,7 @@ def expected_tests(exercise: str) -> list[TestResult]:
                 and decorator.args
             ):
                 points = ast.literal_eval(decorator.args[0])
-        doc = (ast.get_docstring(node) or "").strip().split("\n")[0]
+        doc = summary(ast.get_docstring(node))
         tests.append(TestResult(node.name, doc, points))
     return tests
 

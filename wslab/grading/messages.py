@@ -54,12 +54,11 @@ def _frames(error: BaseException) -> list[traceback.FrameSummary]:
     return list(traceback.extract_tb(error.__traceback__))
 
 
-def _place(frame: traceback.FrameSummary, label: str | None = None) -> str:
+def _place(frame: traceback.FrameSummary) -> str:
     """``ex01_accept_key.py, line 3, in accept_key: <source>`` (a bare ``raise`` line left
     out: the exception's message already says it)."""
     source = (frame.line or linecache.getline(frame.filename, frame.lineno or 0)).strip()
-    name = label or Path(frame.filename).name
-    where = f"{name}, line {frame.lineno}, in {frame.name}"
+    where = f"{Path(frame.filename).name}, line {frame.lineno}, in {frame.name}"
     return f"{where}: {source}" if source and not source.startswith("raise ") else where
 
 
@@ -102,7 +101,7 @@ def describe(
     if name == "Failed" or type(error).__module__.startswith("_pytest"):
         if text.startswith("DID NOT RAISE"):
             raised = re.sub(r"<class '(?:[\w.]+\.)?(\w+)'>", r"\1", text[13:]).strip(" ()")
-            where = f"\n(the test's check: {_place(in_test, 'test')})" if in_test else ""
+            where = f"\n(the test's check at {_place(in_test)})" if in_test else ""
             return clean(
                 f"expected your code to raise {raised} here, but it returned normally{where}"
             )
@@ -114,7 +113,7 @@ def describe(
         own = _own_message(text)
         if own:
             return clean(own)
-        check = _place(in_test, "test") if in_test else "a check of the test"
+        check = _place(in_test) if in_test else "a check of the test"
         return clean(f"this check failed: {check}\n{text}")
     headline = f"{name}: {text}" if text else name
     if isinstance(error, SyntaxError):
@@ -122,7 +121,7 @@ def describe(
     if mine is not None:
         return clean(f"{headline}\n(raised in {_place(mine)})")
     if in_test is not None:
-        return clean(f"{headline}\n(in the test, {_place(in_test, 'test')})")
+        return clean(f"{headline}\n(in the test, {_place(in_test)})")
     return clean(headline)
 
 
@@ -137,7 +136,7 @@ def timed_out(
     lines = [f"did not finish within {limit:g} s (an infinite loop, or waiting for ever?)"]
     in_test = test_frame(error, test_file)
     if in_test is not None:
-        lines.append(f"the test was at {_place(in_test, 'test')}")
+        lines.append(f"the test was at {_place(in_test)}")
     mine = learner_frame(error, is_learner)
     if mine is not None:
         lines.append(f"your code was at {_place(mine)}")

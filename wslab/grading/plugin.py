@@ -26,7 +26,7 @@ from pathlib import Path
 import pytest
 
 from . import messages
-from .results import Outcome
+from .results import Outcome, summary
 
 #: The default limit of one exercise test, in seconds.
 TEST_TIMEOUT = 15.0
@@ -126,7 +126,7 @@ class Recorder:
             marker = item.get_closest_marker("points")
             self.tests[item.nodeid] = {
                 "name": item.name,
-                "doc": (getattr(item.function, "__doc__", None) or "").strip().split("\n")[0],
+                "doc": summary(getattr(item.function, "__doc__", None)),
                 "points": marker.args[0] if marker else 1,
                 "outcome": str(Outcome.NOT_RUN),
                 "message": "",

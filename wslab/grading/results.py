@@ -13,6 +13,11 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 
+def summary(doc: str | None) -> str:
+    """A test's docstring as one line: its first paragraph, whitespace joined."""
+    return " ".join((doc or "").strip().split("\n\n")[0].split())
+
+
 class Outcome(StrEnum):
     """How one test ended."""
 
