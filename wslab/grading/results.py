@@ -131,7 +131,11 @@ class ExerciseResult:
             + "</td></tr>"
             for t in self.tests
         )
-        opened = "" if self.status is Status.PASSED else " open"
+        # Open while the learner is on the way (some points, not all); closed when there is
+        # nothing to fix, or when nothing is written yet (every test says the same).
+        opened = " open" if 0 < self.points < self.total else ""
+        if not opened and self.status is not Status.PASSED and self.first_failure:
+            summary += f"<br><small>{html.escape(one_line(self.first_failure, 120))}</small>"
         return (
             f"<details{opened}><summary>{summary}</summary><table><thead><tr><th>result</th>"
             f"<th>points</th><th style='text-align:left'>test</th></tr></thead>"
