@@ -254,10 +254,11 @@ def _verdict(
     during = f" during {data['running']}" if data["running"] else ""
     if stopped:
         status, reason = Status.TIMED_OUT, f"stopped after {timeout:g} s{during}"
+    elif not data["tests"]:  # pytest did not start, or could not collect the tests
+        status = Status.CRASHED
+        reason = f"the test process {_ending(returncode)} before any test ran: {output}"
     elif not data["finished"]:
         status, reason = Status.CRASHED, f"the test process {_ending(returncode)}{during}"
-        if not data["tests"] and output:
-            reason += f": {output}"
     elif data["import_error"]:
         status, reason = Status.CRASHED, data["import_error"]
     elif any(t.outcome is Outcome.TIMED_OUT for t in tests):
