@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+import sys
+
 import pytest
 
-from wslab.exercises import MarkerError, build, strip_solutions
+from wslab.exercises import ROOT, MarkerError, build, strip_solutions
 
 SOLUTION = '''"""Instructions."""
 
@@ -82,12 +87,6 @@ def test_committed_exercises_are_current():
 def test_make_test_proves_each_candidate_ends_as_it_must(tmp_path):
     """Proving the exercise tests fails when a stub passes a test, when a listed mistake
     passes the test that must catch it, and when a right variant fails; it passes otherwise."""
-    import shutil
-    import subprocess
-    import sys
-
-    from wslab.exercises import ROOT
-
     tests = tmp_path / "tests"
     (tests / "exercises" / "variants" / "ex01_accept_key").mkdir(parents=True)
     shutil.copy(ROOT / "tests" / "conftest.py", tests)
@@ -110,7 +109,7 @@ def test_make_test_proves_each_candidate_ends_as_it_must(tmp_path):
         capture_output=True,
         text=True,
         timeout=120,
-        env={**__import__("os").environ, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"},
+        env={**os.environ, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"},
     )
     failed = sorted(
         line.split("::")[1].split()[0]
