@@ -172,6 +172,12 @@ def test_grade_command_shows_each_test_and_exits_1_below_full_marks():
     assert "| NotImplementedError: ex01: write this part" in result.stdout
     assert "(raised in ex01_accept_key.py, line" in result.stdout
     assert str(EXERCISES) not in result.stdout  # names, not paths
+    usage = subprocess.run(
+        [sys.executable, "-m", "wslab", "grade", "--help"], capture_output=True, text=True
+    ).stdout
+    assert "Exit status: 0 when everything graded earned full marks, 1 when" in " ".join(
+        usage.split()
+    )
 
 
 HOSTILE = {
