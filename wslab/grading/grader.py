@@ -72,16 +72,19 @@ def expected_tests(exercise: str) -> list[TestResult]:
     for node in tree.body:
         if not isinstance(node, ast.FunctionDef) or not node.name.startswith("test_"):
             continue
-        points = 1
+        points, cases = 1, [""]
         for decorator in node.decorator_list:
-            if (
-                isinstance(decorator, ast.Call)
-                and ast.unparse(decorator.func).endswith("mark.points")
-                and decorator.args
-            ):
+            if not isinstance(decorator, ast.Call) or not decorator.args:
+                continue
+            name = ast.unparse(decorator.func)
+            if name.endswith("mark.points"):
                 points = ast.literal_eval(decorator.args[0])
+            elif name.endswith("mark.parametrize") and len(decorator.args) > 1:
+                values = decorator.args[1]  # one test per case
+                if isinstance(values, ast.List | ast.Tuple):
+                    cases = [f"[{i}]" for i in range(len(values.elts))]
         doc = summary(ast.get_docstring(node))
-        tests.append(TestResult(node.name, doc, points))
+        tests += [TestResult(node.name + case, doc, points) for case in cases]
     return tests
 
 
