@@ -12,7 +12,11 @@ pytestmark = pytest.mark.exercise("ex01_accept_key")
 @pytest.mark.points(3)
 def test_rfc_example(submission):
     """The key of RFC 6455 §1.3 gives the accept value printed there."""
-    assert submission.accept_key("dGhlIHNhbXBsZSBub25jZQ==") == "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
+    got = submission.accept_key("dGhlIHNhbXBsZSBub25jZQ==")
+    assert got == "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=", (
+        f"for the key 'dGhlIHNhbXBsZSBub25jZQ==' of RFC 6455 §1.3, expected "
+        f"'s3pPLMBiTxaQ9kYGzzhZRbK+xOo=', got {got!r}"
+    )
 
 
 @pytest.mark.points(4)

@@ -58,7 +58,8 @@ def test_valid_codes_both_ways(submission):
 @pytest.mark.points(1)
 def test_invalid_codes_refused_on_encode(submission):
     """Codes that never travel (1004-1006, 1015, outside 1000-1014 and 3000-4999) are ValueError."""
-    assert submission.encode_close(1000) == b"\x03\xe8"
+    payload = submission.encode_close(1000)
+    assert payload == b"\x03\xe8", f"encode_close(1000) gave {payload!r}, not b'\\x03\\xe8'"
     for code in INVALID:
         why = f"{code} may not be sent in a Close frame (§7.4)"
         refused_on_encode(submission, why, code, "reason")
@@ -98,7 +99,7 @@ def test_agrees_with_websockets(submission):
         ours = submission.encode_close(code, reason)
         assert ours == theirs, f"encode_close({code}, {reason!r}): {ours!r}, expected {theirs!r}"
         assert submission.parse_close(theirs) == (code, reason), f"parse_close({theirs!r})"
-        assert Close.parse(ours) == Close(code, reason)
+        assert Close.parse(ours) == Close(code, reason), f"websockets read {ours!r} differently"
 
 
 @pytest.mark.points(1)
