@@ -143,4 +143,39 @@ MISTAKES = [
             ),
         ),
     ),
+    Mistake(
+        "no_host",
+        "no Host header in the request (websockets' server lets it pass; the RFC does not)",
+        fails=("test_request_passes_server_checks",),
+        edits=(('        f"Host: {host}",\n', ""),),
+    ),
+    Mistake(
+        "no_upgrade_in_request",
+        "no Upgrade header in the request",
+        fails=("test_request_passes_server_checks", "test_real_server_handshake"),
+        edits=(('        "Upgrade: websocket",\n', ""),),
+    ),
+    Mistake(
+        "connection_keep_alive",
+        "Connection: keep-alive in the request",
+        fails=("test_request_passes_server_checks", "test_real_server_handshake"),
+        edits=(('        "Connection: Upgrade",\n', '        "Connection: keep-alive",\n'),),
+    ),
+    Mistake(
+        "post",
+        "a POST request",
+        fails=("test_request_passes_server_checks", "test_real_server_handshake"),
+        edits=(('f"GET {path} HTTP/1.1",', 'f"POST {path} HTTP/1.1",'),),
+    ),
+    Mistake(
+        "key_not_returned",
+        "the fresh key sent but not the one returned",
+        fails=("test_fresh_random_key", "test_real_server_handshake"),
+        edits=(
+            (
+                '    return ("\\r\\n".join(lines)',
+                '    key = key[::-1]\n    return ("\\r\\n".join(lines)',
+            ),
+        ),
+    ),
 ]
