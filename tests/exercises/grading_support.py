@@ -10,6 +10,8 @@ import traceback
 from dataclasses import dataclass
 from types import ModuleType
 
+import pytest
+
 
 def where(error: BaseException, module: ModuleType | str | None) -> str:
     """`` (line N, in f)`` for the deepest frame of `error` in the learner's file, or ``""``."""
@@ -25,6 +27,21 @@ def describe_error(error: BaseException | str, module: ModuleType | str | None) 
     if isinstance(error, str):
         return error
     return f"{type(error).__name__}: {error}{where(error, module)}"
+
+
+def must_raise(error: type[BaseException], function, *args, why: str) -> BaseException:
+    """Call ``function(*args)``, which must raise `error`; return it.
+
+    If it returns instead, fail saying which call should have been refused and `why`: a
+    learner reads "parse_close(b'\\x03\\xf7') returned (1015, ''); it must raise ProtocolError
+    because 1015 may not be sent", never pytest's bare "DID NOT RAISE".
+    """
+    try:
+        got = function(*args)
+    except error as exc:
+        return exc
+    call = f"{function.__name__}({', '.join(map(repr, args))})"
+    pytest.fail(f"{call} returned {got!r}; it must raise {error.__name__} because {why}")
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ import os
 import socket
 
 import pytest
+from grading_support import must_raise
 from websockets.frames import Close
 
 import wslab
@@ -25,24 +26,14 @@ BAD_UTF8 = {
 def refused_on_parse(submission, payload: bytes, why: str):
     """parse_close(payload) must raise ProtocolError; return it. A valid payload must pass first."""
     assert submission.parse_close(b"\x03\xe8ok") == (1000, "ok"), "1000 'ok' was not parsed"
-    try:
-        got = submission.parse_close(payload)
-    except submission.ProtocolError as error:
-        assert isinstance(error.message, str) and error.message, "ProtocolError needs a message"
-        return error
-    pytest.fail(
-        f"parse_close({payload!r}) returned {got!r}; it must raise ProtocolError because {why}"
-    )
+    error = must_raise(submission.ProtocolError, submission.parse_close, payload, why=why)
+    assert isinstance(error.message, str) and error.message, "ProtocolError needs a message"
+    return error
 
 
 def refused_on_encode(submission, why: str, *args) -> None:
     """encode_close(*args) must raise ValueError."""
-    try:
-        got = submission.encode_close(*args)
-    except ValueError:
-        return
-    call = f"encode_close({', '.join(map(repr, args))})"
-    pytest.fail(f"{call} returned {got!r}; it must raise ValueError because {why}")
+    must_raise(ValueError, submission.encode_close, *args, why=why)
 
 
 @pytest.mark.points(1)
