@@ -312,5 +312,5 @@ def test_cli_exit_status_for_a_class(classroom, tmp_path):
     command += ["--out", str(tmp_path / "out")]
     result = subprocess.run(command, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "correct: 10 / 10 passed" in result.stdout
+    assert "correct: 10 / 10 passed\n" in result.stdout
     assert (Path(tmp_path / "out") / "gradebook.csv").exists()

@@ -107,7 +107,7 @@ def _grade(args: argparse.Namespace) -> int:
         if args.verbose:
             print(f"== {report.submission}\n{report.details()}\n")
         else:
-            print(f"{report.submission}: {report.points} / {report.total} {report.status}")
+            print(report.summary())
     print(f"gradebook: {out / 'gradebook.csv'} and {out / 'gradebook.json'}")
     if args.json:
         args.json.write_text(json.dumps([r.to_dict() for r in reports], indent=2))

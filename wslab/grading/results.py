@@ -185,6 +185,14 @@ class Report:
             "exercises": [r.to_dict() for r in self.results],
         }
 
+    def summary(self) -> str:
+        """One line: the submission, its points and status, and its first problem if any."""
+        line = f"{self.submission}: {self.points} / {self.total} {self.status}"
+        problem = next((r for r in self.results if r.status is not Status.PASSED), None)
+        if problem is not None:
+            line += f" ({problem.exercise}: {one_line(problem.first_failure, 90)})"
+        return line
+
     def table(self) -> str:
         width = max([len(r.exercise) for r in self.results] + [8])
         lines = [f"{'exercise':<{width}}  {'points':>7}  {'result':<12}  first failure"]
