@@ -7,9 +7,8 @@ with its output sent to a file and a wall-clock limit, and each test with a limi
 (`plugin.time_limit`); the subprocess records results after every test (see `plugin`), so a
 killed run still yields a verdict for what ran, and says how it ended (`results.Status`).
 Whatever the submission does, the grader returns a readable verdict per exercise, never hangs.
-Afterwards
-every process of the run is killed: its process group, and (on Linux) whatever left the group
-(setsid, a double fork) but still carries the run's mark in its environment.
+Afterwards every process of the run is killed: its process group, and (on Linux) whatever left
+the group (setsid, a double fork) but still carries the run's mark in its environment.
 """
 
 from __future__ import annotations
