@@ -281,6 +281,21 @@ def test_hostile_submissions_get_clear_verdicts_in_bounded_time(classroom, tmp_p
     assert children == []
 
 
+def test_a_loop_inside_a_property_based_test_costs_only_that_test(tmp_path):
+    """A parser that loops forever on one input that only hypothesis' test feeds (the whole
+    stream at once: its first example) loses that test's point, on that test's own limit; every
+    other test runs and gives its points (hypothesis does not swallow the limit)."""
+    solution = (SOLUTIONS / "ex04_parse_frames.py").read_text()
+    marker = "        self._buffer += data\n"
+    looping = marker + "        while len(data) == 359:  # the whole stream\n            pass\n"
+    (tmp_path / "ex04_parse_frames.py").write_text(solution.replace(marker, looping))
+    result = grade(tmp_path, ["ex04"], test_timeout=1).results[0]
+    assert (result.status, result.points, result.total) == (Status.TIMED_OUT, 9, 10), result
+    outcomes = {t.name: t.outcome for t in result.tests}
+    assert outcomes.pop("test_any_chunking") is Outcome.TIMED_OUT
+    assert set(outcomes.values()) == {Outcome.PASSED}
+
+
 def test_check_shows_every_test_stably_and_the_time_in_html():
     """``wslab.check`` output: text with each test, its points and whole message, the same
     from run to run (no timing, no path); HTML collapsible, with how long grading took."""
