@@ -14,11 +14,13 @@ Write `encode_frame(opcode, payload, fin=..., mask_key=...)`, which returns thos
   126 and the next 2 bytes hold the length; above that the field holds 127 and the next 8 bytes
   hold it. Always use the shortest form that fits (§5.2).
 - With a `mask_key` (4 bytes), set MASK, put the key after the length, and send each payload
-  byte ``i`` XORed with ``mask_key[i % 4]`` (§5.3). Without one, MASK is 0 and the payload goes
-  as it is. (Clients mask every frame with a fresh random key; servers never mask.)
+  byte ``i`` XORed with ``mask_key[i % 4]`` (§5.3). Without one (``mask_key=None``), MASK is 0
+  and the payload goes as it is. (Clients mask every frame with a fresh random key; servers
+  never mask.) A key of four zero bytes is still a key: MASK is 1.
 - Control frames (opcode 8 and up: CLOSE, PING, PONG) cannot be fragmented and carry at most
   125 bytes (§5.5): raise `ValueError` for a control frame with ``fin=False`` or a longer
-  payload. Raise `ValueError` too for a `mask_key` that is not exactly 4 bytes.
+  payload. Raise `ValueError` too for a `mask_key` that is not exactly 4 bytes (``b""``
+  included: an empty key must not quietly send an unmasked frame).
 
 The tests check:
 

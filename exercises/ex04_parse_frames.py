@@ -15,7 +15,9 @@ holds the payload *unmasked* and says whether it was masked on the wire. The lay
     then       the 4-byte masking key, if MASK is 1
     then       the payload; masked byte ``i`` is XORed with ``key[i % 4]`` (§5.3)
 
-Raise `ProtocolError` (given below) when a frame's header shows one of these errors:
+Raise `ProtocolError(message, close_code)` (given below, with the signature and attributes
+``.message`` and ``.close_code`` of ``wslab.protocol.ProtocolError``: keep them) when a frame's
+header shows one of these errors:
 
 - an RSV bit is set (no extension was negotiated, §5.2): close code 1002;
 - a reserved opcode (3-7, 11-15): 1002;
@@ -25,6 +27,10 @@ Raise `ProtocolError` (given below) when a frame's header shows one of these err
 - a payload length over `max_payload`: 1009 ("message too big", §7.4.1). Raise it when the
   header announces the length, *before* the payload arrives: a peer must not be able to make
   you buffer a gigabyte first.
+
+Frames only: the order of frames (§5.4: a CONT frame continues a message begun by a TEXT or
+BINARY frame with FIN=0) is the next layer's job. The tests feed only frames in a valid order,
+so a parser that also checks it loses nothing.
 
 The tests check:
 
@@ -67,11 +73,18 @@ class Frame:
 
 
 class ProtocolError(Exception):
-    """The peer broke the framing rules; `close_code` is the code to close the connection with."""
+    """The peer broke the protocol; `close_code` is the code to close the connection with.
+
+    Given, like ``wslab.protocol.ProtocolError`` (same signature, same attributes).
+    """
 
     def __init__(self, message: str, close_code: int = 1002) -> None:
-        super().__init__(message)
+        super().__init__(message, close_code)
+        self.message = message
         self.close_code = close_code
+
+    def __str__(self) -> str:
+        return f"{self.message} (close code {self.close_code})"
 
 
 def apply_mask(data: bytes, mask_key: bytes) -> bytes:

@@ -14,11 +14,15 @@ the other two use it.
   may take 123 bytes of UTF-8 (bytes, not characters: ``"é"`` is 2 bytes), else ValueError.
 
 `parse_close(payload)` returns ``(code, reason)``, ``(None, "")`` for an empty payload, or raises
-`CloseError` carrying the close code your endpoint should answer with (§7.1.7, §7.4.1):
+`ProtocolError(message, close_code)` carrying the close code your endpoint should answer with
+(§7.1.7, §7.4.1):
 
-- ``CloseError(1002, ...)`` (protocol error) for a 1-byte payload, a payload over 125 bytes, or
-  a code that may not be on the wire;
-- ``CloseError(1007, ...)`` (invalid payload data) for a reason that is not valid UTF-8.
+- ``ProtocolError("...", 1002)`` (protocol error) for a 1-byte payload, a payload over 125
+  bytes, or a code that may not be on the wire;
+- ``ProtocolError("...", 1007)`` (invalid payload data) for a reason that is not valid UTF-8.
+
+`ProtocolError` is given below, with the signature and attributes (``.message``,
+``.close_code``) of ``wslab.protocol.ProtocolError`` and of ex04's: keep them.
 
 Which codes may be on the wire (§7.4.1, §7.4.2 and the IANA registry):
 
@@ -41,13 +45,16 @@ Check your work: ``python -m wslab grade --exercise ex05`` or, in lesson 04,
 MAX_PAYLOAD = 125  # every control frame's payload limit (§5.5)
 
 
-class CloseError(Exception):
-    """A Close payload we received is invalid; `close_code` is the code to close with."""
+class ProtocolError(Exception):
+    """The peer broke the protocol; `close_code` is the code to close the connection with.
 
-    def __init__(self, close_code: int, message: str = "") -> None:
-        super().__init__(close_code, message)
-        self.close_code = close_code
+    Given, like ``wslab.protocol.ProtocolError`` (same signature, same attributes).
+    """
+
+    def __init__(self, message: str, close_code: int = 1002) -> None:
+        super().__init__(message, close_code)
         self.message = message
+        self.close_code = close_code
 
     def __str__(self) -> str:
         return f"{self.message} (close code {self.close_code})"

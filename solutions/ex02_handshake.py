@@ -15,17 +15,26 @@ it sends a single frame (RFC 6455 §4.1). Write both halves.
 `check_response(data, key)` gets the server's response head (its bytes up to and including the
 empty line) and the key you sent. It returns the headers as a dict, names in lower case and
 values as sent without surrounding spaces (``{"upgrade": "websocket", ...}``), or raises
-`HandshakeFailed` with a message that names the problem, in the order of §4.1 ("the client MUST
-validate the server's response"):
+`HandshakeError` with a message that names the problem, checking in the order of §4.1 ("the
+client MUST validate the server's response"):
 
 1. the status is not 101: say which status came back (e.g. ``expected 101, got 200 OK``);
 2. ``Upgrade`` is missing or is not ``websocket``: mention "Upgrade";
 3. ``Connection`` is missing or has no ``upgrade`` token: mention "Connection";
-4. ``Sec-WebSocket-Accept`` is missing or is not `accept_key(key)`: mention "Sec-WebSocket-Accept".
+4. ``Sec-WebSocket-Accept`` is missing or is not `accept_key(key)`: mention "Sec-WebSocket-Accept";
+5. ``Sec-WebSocket-Extensions`` or ``Sec-WebSocket-Protocol`` is present: this client offered
+   no extension and no subprotocol, so the server may not choose one: name the header.
+
+`HandshakeError(status, message, headers=())` is given below, with the signature and attributes
+(``.status``, ``.message``, ``.headers``) of ``wslab.protocol.HandshakeError``: keep them. Its
+`status` is the response's own status when that is not 101 (so a caller can tell "403
+Forbidden" from a broken server), and 400 for every other problem, as ``wslab.protocol`` does.
 
 Header names are case-insensitive (``upgrade:`` is ``Upgrade:``), and so are the values
 ``websocket`` and ``upgrade``. ``Connection`` is a comma-separated list of tokens:
-``Connection: keep-alive, Upgrade`` is fine. The accept value is base64, so compare it exactly.
+``Connection: keep-alive, Upgrade`` is fine, ``Connection: keep-alive,upgrade`` too, but
+``Connection: upgrade-insecure-requests`` has no ``upgrade`` token. The status is the number:
+a 101 may come with any reason phrase. The accept value is base64, so compare it exactly.
 
 The tests send your request to a real websockets server over a raw socket, feed its real 101
 to `check_response`, and feed `check_response` crafted responses with one mistake each.
@@ -41,12 +50,34 @@ Check your work: ``python -m wslab grade --exercise ex02`` or, in lesson 03,
 import base64
 import hashlib
 import os
+from collections.abc import Iterable
+from http import HTTPStatus
 
 GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
 
-class HandshakeFailed(Exception):
-    """The server's response does not open a WebSocket connection; the message says why."""
+class HandshakeError(Exception):
+    """The opening handshake failed; `status` is the HTTP status, `message` says why.
+
+    Given, like ``wslab.protocol.HandshakeError`` (same signature, same attributes).
+    """
+
+    def __init__(self, status: int, message: str, headers: Iterable[tuple[str, str]] = ()) -> None:
+        super().__init__(status, message)
+        self.status = status
+        self.message = message
+        self.headers = tuple(headers)
+
+    @property
+    def phrase(self) -> str:
+        """The standard reason phrase of `status`, e.g. ``"Forbidden"``."""
+        try:
+            return HTTPStatus(self.status).phrase
+        except ValueError:
+            return "Unknown"
+
+    def __str__(self) -> str:
+        return f"{self.status} {self.phrase}: {self.message}"
 
 
 def accept_key(key: str) -> str:
@@ -80,33 +111,38 @@ def check_response(data: bytes, key: str) -> dict[str, str]:
     """Check the server's response head against the key we sent; return its headers."""
     ### BEGIN SOLUTION
     if not data.endswith(b"\r\n\r\n"):
-        raise HandshakeFailed("incomplete response head: it must end with an empty line")
+        raise HandshakeError(400, "incomplete response head: it must end with an empty line")
     status_line, *lines = data[:-4].decode("latin-1").split("\r\n")
     version, _, rest = status_line.partition(" ")
-    status, _, reason = rest.partition(" ")
+    status, _, phrase = rest.partition(" ")
     if not version.startswith("HTTP/") or not status.isdigit():
-        raise HandshakeFailed(f"malformed status line: {status_line!r}")
+        raise HandshakeError(400, f"malformed status line: {status_line!r}")
     if status != "101":
-        raise HandshakeFailed(f"expected status 101 Switching Protocols, got {status} {reason}")
+        raise HandshakeError(
+            int(status), f"expected status 101 Switching Protocols, got {status} {phrase}"
+        )
 
     headers: dict[str, str] = {}
     for line in lines:
         name, colon, value = line.partition(":")
         if not colon:
-            raise HandshakeFailed(f"header line without a colon: {line!r}")
+            raise HandshakeError(400, f"header line without a colon: {line!r}")
         name, value = name.strip().lower(), value.strip()
         # A repeated header is the same as one with the values joined by commas (RFC 7230).
         headers[name] = f"{headers[name]}, {value}" if name in headers else value
 
     upgrade = headers.get("upgrade")
     if upgrade is None or upgrade.lower() != "websocket":
-        raise HandshakeFailed(f"Upgrade header must be websocket, got {upgrade!r}")
+        raise HandshakeError(400, f"Upgrade header must be websocket, got {upgrade!r}")
     connection = headers.get("connection", "")
     if "upgrade" not in [token.strip().lower() for token in connection.split(",")]:
-        raise HandshakeFailed(f"Connection header must contain upgrade, got {connection!r}")
+        raise HandshakeError(400, f"Connection header must contain upgrade, got {connection!r}")
     expected = accept_key(key)
     accept = headers.get("sec-websocket-accept")
     if accept != expected:
-        raise HandshakeFailed(f"Sec-WebSocket-Accept must be {expected!r}, got {accept!r}")
+        raise HandshakeError(400, f"Sec-WebSocket-Accept must be {expected!r}, got {accept!r}")
+    for name in ("Sec-WebSocket-Extensions", "Sec-WebSocket-Protocol"):
+        if name.lower() in headers:
+            raise HandshakeError(400, f"{name} header {headers[name.lower()]!r}: we offered none")
     return headers
     ### END SOLUTION

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+import sys
+
 import pytest
 
-from wslab.exercises import MarkerError, build, strip_solutions
+from wslab.exercises import ROOT, MarkerError, build, strip_solutions
 
 SOLUTION = '''"""Instructions."""
 
@@ -77,3 +82,55 @@ def test_check_reports_missing_and_stale_then_build_fixes_them(tmp_path):
 def test_committed_exercises_are_current():
     """The exercises in the repository are exactly what the solutions generate."""
     assert {o.status for o in build(check=True)} == {"up to date"}
+
+
+def test_make_test_proves_each_candidate_ends_as_it_must(tmp_path):
+    """Proving the exercise tests fails when a stub passes a test, when a listed mistake
+    passes the test that must catch it, and when a right variant fails; it passes otherwise."""
+    tests = tmp_path / "tests"
+    (tests / "exercises" / "variants" / "ex01_accept_key").mkdir(parents=True)
+    shutil.copy(ROOT / "tests" / "conftest.py", tests)
+    for name in ("conftest.py", "grading_support.py", "test_ex01_accept_key.py"):
+        shutil.copy(ROOT / "tests" / "exercises" / name, tests / "exercises")
+    solved = (ROOT / "solutions" / "ex01_accept_key.py").read_text()
+    for folder, source in [("solutions", solved), ("exercises", solved)]:  # a stub that passes
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "ex01_accept_key.py").write_text(source)
+    variants = tests / "exercises" / "variants" / "ex01_accept_key"
+    (variants / "right_wrong.py").write_text("def accept_key(key):\n    return key\n")
+    (variants / "mistakes.py").write_text(
+        "from grading_support import Mistake\n"
+        "MISTAKES = [Mistake('noop', 'changes nothing', fails=('test_rfc_example',),"
+        " edits=(('import base64', 'import base64'),))]\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/exercises"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"},
+    )
+    failed = sorted(
+        line.split("::")[1].split()[0]
+        for line in result.stdout.splitlines()
+        if line.startswith("FAILED")
+    )
+    assert failed == sorted(
+        [
+            f"{test}[stub]"
+            for test in (
+                "test_rfc_example",
+                "test_agrees_with_websockets",
+                "test_returns_text",
+                "test_key_used_as_received",
+            )
+        ]
+        + ["test_rfc_example[mistake_noop]"]
+        + [
+            f"{test}[right_wrong]"
+            for test in ("test_rfc_example", "test_agrees_with_websockets", "test_returns_text")
+        ]
+    ), result.stdout
+    assert "passed on stub, which fails every test on NotImplementedError" in result.stdout
+    assert "passed on mistake_noop, which fails this test: changes nothing" in result.stdout

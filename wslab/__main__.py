@@ -20,12 +20,26 @@ def main(argv: list[str] | None = None) -> int:
         "grade",
         help="grade exercises: the learner's exercises/ by default, a folder of exNN files, "
         "or a folder of submissions (one subfolder each) into a gradebook",
+        description="Grade exercises: the learner's exercises/ by default, a folder of exNN "
+        "files, or a folder of submissions (one subfolder each) into a gradebook.",
+        epilog="Exit status: 0 when everything graded earned full marks, 1 when anything "
+        "earned less (a failed test, a crash, a time limit, a missing file), 2 for a usage "
+        "error (no such folder or exercise).",
     )
     grade.add_argument("path", nargs="?", default=None, help="default: exercises/")
     grade.add_argument("--exercise", "-e", action="append", help="ex01 or ex01_accept_key")
+    grade.add_argument(
+        "--verbose",
+        "-v",
+        action="store_true",
+        help="every test with its whole message (the default when grading one exercise)",
+    )
     grade.add_argument("--json", type=Path, help="write the scores to this JSON file")
     grade.add_argument("--out", type=Path, help="class mode: where gradebook.csv/json go")
     grade.add_argument("--timeout", type=float, default=None, help="seconds per exercise")
+    grade.add_argument(
+        "--jobs", "-j", type=int, default=1, help="class mode: submissions graded at once"
+    )
     bench = commands.add_parser(
         "bench", help="measure latency, throughput, bytes on the wire and fan-out"
     )
@@ -77,12 +91,12 @@ def _grade(args: argparse.Namespace) -> int:
         return 2
     try:
         if any(path.glob("ex*.py")) or not any(p.is_dir() for p in path.iterdir()):
-            report = grade(path, args.exercise, timeout)
+            report = grade(path, args.exercise, timeout, verbose=args.verbose)
             print(report)
             if args.json:
                 args.json.write_text(json.dumps(report.to_dict(), indent=2))
-            return 0
-        reports = grade_class(path, args.exercise, timeout)
+            return 0 if report.full_marks else 1
+        reports = grade_class(path, args.exercise, timeout, jobs=args.jobs)
     except ValueError as exc:  # an unknown exercise name
         print(exc, file=sys.stderr)
         return 2
@@ -90,11 +104,14 @@ def _grade(args: argparse.Namespace) -> int:
     out.mkdir(parents=True, exist_ok=True)
     write_gradebook(reports, out / "gradebook.csv", out / "gradebook.json")
     for report in reports:
-        print(f"{Path(report.submission).name}: {report.points} / {report.total}")
+        if args.verbose:
+            print(f"== {report.submission}\n{report.details()}\n")
+        else:
+            print(report.summary())
     print(f"gradebook: {out / 'gradebook.csv'} and {out / 'gradebook.json'}")
     if args.json:
         args.json.write_text(json.dumps([r.to_dict() for r in reports], indent=2))
-    return 0
+    return 0 if all(r.full_marks for r in reports) else 1
 
 
 def _exercises(check: bool) -> int:

@@ -1,4 +1,4 @@
-"""What exercise tests share: telling the learner where their code failed.
+"""What exercise tests share: telling the learner where their code failed, and known mistakes.
 
 Imported as `grading_support` (this folder is on sys.path while its tests run); not a conftest,
 because two conftest.py files would make `from conftest import ...` ambiguous.
@@ -7,7 +7,10 @@ because two conftest.py files would make `from conftest import ...` ambiguous.
 from __future__ import annotations
 
 import traceback
+from dataclasses import dataclass
 from types import ModuleType
+
+import pytest
 
 
 def where(error: BaseException, module: ModuleType | str | None) -> str:
@@ -24,3 +27,44 @@ def describe_error(error: BaseException | str, module: ModuleType | str | None) 
     if isinstance(error, str):
         return error
     return f"{type(error).__name__}: {error}{where(error, module)}"
+
+
+def must_raise(error: type[BaseException], function, *args, why: str) -> BaseException:
+    """Call ``function(*args)``, which must raise `error`; return it.
+
+    If it returns instead, fail saying which call should have been refused and `why`: a
+    learner reads "parse_close(b'\\x03\\xf7') returned (1015, ''); it must raise ProtocolError
+    because 1015 may not be sent", never pytest's bare "DID NOT RAISE".
+    """
+    try:
+        got = function(*args)
+    except error as exc:
+        return exc
+    call = f"{function.__name__}({', '.join(map(repr, args))})"
+    pytest.fail(f"{call} returned {got!r}; it must raise {error.__name__} because {why}")
+
+
+@dataclass(frozen=True)
+class Mistake:
+    """A real mistake, as edits of the solution, and the tests that must catch it.
+
+    ``variants/exNN_topic/mistakes.py`` lists them (``MISTAKES = [Mistake(...), ...]``); the
+    exercise tests' conftest runs each test in `fails` on the solution with every ``(old,
+    new)`` of `edits` applied, and that test must fail.
+    """
+
+    name: str
+    description: str
+    fails: tuple[str, ...]
+    edits: tuple[tuple[str, str], ...]
+
+    def apply(self, solution: str) -> str:
+        """The solution with this mistake; an error if an `old` is not exactly once in it."""
+        for old, new in self.edits:
+            count = solution.count(old)
+            if count != 1:
+                raise ValueError(
+                    f"mistake {self.name}: the solution has {count} copies of {old!r}, not 1"
+                )
+            solution = solution.replace(old, new)
+        return solution

@@ -12,7 +12,11 @@ pytestmark = pytest.mark.exercise("ex01_accept_key")
 @pytest.mark.points(3)
 def test_rfc_example(submission):
     """The key of RFC 6455 §1.3 gives the accept value printed there."""
-    assert submission.accept_key("dGhlIHNhbXBsZSBub25jZQ==") == "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
+    got = submission.accept_key("dGhlIHNhbXBsZSBub25jZQ==")
+    assert got == "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=", (
+        f"for the key 'dGhlIHNhbXBsZSBub25jZQ==' of RFC 6455 §1.3, expected "
+        f"'s3pPLMBiTxaQ9kYGzzhZRbK+xOo=', got {got!r}"
+    )
 
 
 @pytest.mark.points(4)
@@ -30,12 +34,15 @@ def test_returns_text(submission):
     """The result is a str of 28 characters (base64 of 20 bytes), not bytes."""
     got = submission.accept_key("dGhlIHNhbXBsZSBub25jZQ==")
     assert isinstance(got, str), f"expected str, got {type(got).__name__}"
-    assert len(got) == 28
+    assert len(got) == 28, f"expected 28 characters, got {len(got)}: {got!r}"
 
 
 @pytest.mark.points(2)
 def test_key_used_as_received(submission):
     """The key is hashed as received: a different (even if equivalent) string changes the answer."""
-    assert submission.accept_key("dGhlIHNhbXBsZSBub25jZQ==") != submission.accept_key(
-        "dGhlIHNhbXBsZSBub25jZQ== "
+    plain = submission.accept_key("dGhlIHNhbXBsZSBub25jZQ==")
+    spaced = submission.accept_key("dGhlIHNhbXBsZSBub25jZQ== ")
+    assert plain != spaced, (
+        f"the keys 'dGhlIHNhbXBsZSBub25jZQ==' and 'dGhlIHNhbXBsZSBub25jZQ== ' (a trailing space) "
+        f"both gave {plain!r}: hash the key exactly as received, without stripping it"
     )

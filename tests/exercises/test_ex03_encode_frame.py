@@ -176,6 +176,8 @@ def test_masked_frames_parse_with_websockets(submission):
     keys = random.Random(3)
     for seed, (name, length, fin) in enumerate(FRAMES):
         opcode, data, key = OPCODES[name], payload_of(length, seed), keys.randbytes(4)
+        if seed == 0:
+            key = bytes(4)  # a key of zeros is still a key: MASK is 1 and the key is sent
         got = submission.encode_frame(opcode, data, fin=fin, mask_key=key)
         what = f"{name} of {length} bytes with fin={fin} and mask_key {key.hex(' ')}"
         assert isinstance(got, bytes), f"{what}: expected bytes, got {type(got).__name__}"
@@ -287,7 +289,8 @@ def test_real_server_echoes_masked_frames(submission, echo_server):
 
 @pytest.mark.points(1)
 def test_invalid_frames_raise_value_error(submission):
-    """Fragmented or over-125-byte control frames (§5.5) and non-4-byte keys raise ValueError."""
+    """Fragmented or over-125-byte control frames (§5.5) and keys that are not 4 bytes, empty
+    ones included, raise ValueError."""
     ok = submission.encode_frame(submission.PING, b"x" * 125)  # the limit itself is fine
     check_bytes(ok[:2], bytes.fromhex("897d"), "a PING of exactly 125 bytes")
     cases = [
@@ -297,6 +300,8 @@ def test_invalid_frames_raise_value_error(submission):
         ("a CLOSE of 200 bytes", dict(opcode=submission.CLOSE, payload=b"\x03\xe8" + b"x" * 198)),
         ("a 3-byte mask_key", dict(opcode=submission.TEXT, payload=b"hi", mask_key=b"abc")),
         ("a 5-byte mask_key", dict(opcode=submission.TEXT, payload=b"hi", mask_key=b"abcde")),
+        ("an empty mask_key", dict(opcode=submission.TEXT, payload=b"hi", mask_key=b"")),
+        ("an empty mask_key", dict(opcode=submission.BINARY, payload=b"", mask_key=b"")),
     ]
     for what, arguments in cases:
         opcode, payload = arguments.pop("opcode"), arguments.pop("payload")
@@ -304,4 +309,7 @@ def test_invalid_frames_raise_value_error(submission):
             got = submission.encode_frame(opcode, payload, **arguments)
         except ValueError:
             continue
-        pytest.fail(f"{what} should raise ValueError, but encode_frame returned {show(got)}")
+        pytest.fail(
+            f"{what} should raise ValueError, but encode_frame returned {show(got)}"
+            + (": a frame that is masked has a 4-byte key (§5.3)" if "mask" in what else "")
+        )

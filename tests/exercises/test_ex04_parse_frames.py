@@ -105,6 +105,9 @@ def expect_error(submission, parser, data: bytes, code: int, what: str) -> None:
         assert exc.close_code == code, (
             f"{what}: expected close code {code}, got {exc.close_code} ({exc})"
         )
+        assert isinstance(exc.message, str) and exc.message, (
+            f"{what}: ProtocolError needs a message"
+        )
         return
     pytest.fail(
         f"{what}: expected ProtocolError with close code {code}, "
@@ -203,6 +206,7 @@ def test_any_chunking(submission, cuts):
 # --- websockets' bytes ----------------------------------------------------------------------
 
 # (opcode, payload length, fin): every opcode, every length form, both FIN values for data.
+# In this order they are a valid stream (§5.4): fragments continue a message, CLOSE comes last.
 WEBSOCKETS_FRAMES = [
     (1, 12, True),
     (1, 0, True),
@@ -211,11 +215,10 @@ WEBSOCKETS_FRAMES = [
     (0, 126, True),
     (2, 65536, True),
     (2, 126, False),
-    (0, 0, True),
-    (8, 2, True),
-    (8, 0, True),
     (9, 125, True),
+    (0, 0, True),
     (10, 4, True),
+    (8, 2, True),
 ]
 
 
@@ -232,9 +235,13 @@ def test_websockets_frames(submission):
             for fin, op, data, _ in expected
         ]
         side = "client (masked)" if mask else "server (unmasked)"
+        opener = ws.Frame(ws.Opcode.TEXT, b"", fin=False).serialize(mask=mask, extensions=[])
         for frame, data in zip(expected, wire, strict=True):
             parser = submission.FrameParser(expect_masked=mask)
             what = f"websockets' {side} frame alone"
+            if frame[1] == 0:  # a continuation continues something (§5.4): start a message
+                what = f"websockets' {side} continuation frame, after a TEXT with FIN=0"
+                check_frames(feed(submission, parser, opener, what), [(False, 1, b"", mask)], what)
             check_frames(feed(submission, parser, data, what), [frame], what)
         parser = submission.FrameParser(expect_masked=mask)
         what = f"websockets' {side} frames at once"
@@ -345,16 +352,18 @@ def test_rsv_bits_rejected(submission):
 @pytest.mark.points(1)
 def test_reserved_opcodes_rejected(submission):
     """Opcodes 3-7 and 11-15 are reserved: a frame using one raises ProtocolError 1002 (§5.2)."""
-    valid = [encode(op, b"ok", key=RFC_KEY) for op in NAMES]
+    # One frame of each defined opcode, in a valid order (§5.4): TEXT with FIN=0, then its CONT.
+    order = [(1, False), (0, True), (2, True), (9, True), (10, True), (8, True)]
+    valid = [encode(op, b"ok", fin, key=RFC_KEY) for op, fin in order]
     check_accepted(
         submission,
         submission.FrameParser(),
         b"".join(valid),
-        [(True, op, b"ok", True) for op in NAMES],
+        [(fin, op, b"ok", True) for op, fin in order],
         "one frame of each defined opcode",
     )
     for opcode in (*range(3, 8), *range(11, 16)):
-        bad = bytes([0x80 | opcode]) + valid[1][1:]
+        bad = bytes([0x80 | opcode]) + valid[2][1:]
         expect_error(submission, submission.FrameParser(), bad, 1002, f"opcode {opcode}")
 
 

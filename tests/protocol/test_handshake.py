@@ -292,6 +292,7 @@ def test_build_error_response():
     end = find_head_end(data)
     response = parse_response(data[:end])
     assert (response.status, response.reason) == (426, "Upgrade Required")
+    assert error.phrase == "Upgrade Required"  # the status's phrase; a "reason" closes frames
     assert response.headers.get("Sec-WebSocket-Version") == "13"
     assert response.headers.get("Connection") == "close"
     assert response.headers.get("Content-Type").startswith("text/plain")

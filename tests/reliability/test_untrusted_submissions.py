@@ -21,7 +21,7 @@ import pytest
 from helpers import Resources
 
 from wslab.exercises import SOLUTIONS
-from wslab.grading import grade_class
+from wslab.grading import Status, grade_class
 
 SOLVED = (SOLUTIONS / "ex01_accept_key.py").read_text()
 #: Marks the processes the hostile submissions leave, so the test can look for survivors.
@@ -89,9 +89,9 @@ def test_fixed_ports_and_escaped_processes_disturb_no_other_submission(classroom
     started = time.monotonic()
     reports = grade_class(folder, ["ex01"], timeout=20, test_timeout=5)
     elapsed = time.monotonic() - started
-    results = {Path(r.submission).name: r.results[0] for r in reports}
-    assert {name: (r.points, r.verdict) for name, r in results.items()} == {
-        name: (10, "") for name in results
+    results = {r.submission: r.results[0] for r in reports}
+    assert {name: (r.points, r.status) for name, r in results.items()} == {
+        name: (10, Status.PASSED) for name in results
     }, {name: r.first_failure for name, r in results.items()}
     assert elapsed < 20 * len(results)
     assert survivors() == []

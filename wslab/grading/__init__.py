@@ -4,6 +4,16 @@
 of submissions (one subfolder each) into a gradebook, and `check()` one exercise from a lesson.
 """
 
-from .grader import ExerciseResult, Report, TestResult, check, grade, grade_class
+from .grader import check, grade, grade_class
+from .results import ExerciseResult, Outcome, Report, Status, TestResult
 
-__all__ = ["ExerciseResult", "Report", "TestResult", "check", "grade", "grade_class"]
+__all__ = [
+    "ExerciseResult",
+    "Outcome",
+    "Report",
+    "Status",
+    "TestResult",
+    "check",
+    "grade",
+    "grade_class",
+]

@@ -3,134 +3,45 @@
 A submission is untrusted code: it may not import (syntax error), crash at import, loop
 forever, block on a socket, print megabytes or leave threads and processes behind. So each
 exercise of each submission runs in its own pytest subprocess, in its own process group,
-with its output sent to a file and a wall-clock limit; the subprocess records results after
-every test (see `plugin`), so a killed run still yields a verdict for what ran. Whatever the
-submission does, the grader returns a readable verdict per exercise, never hangs. Afterwards
-every process of the run is killed: its process group, and (on Linux) whatever left the group
-(setsid, a double fork) but still carries the run's mark in its environment.
+with its output sent to a file and a wall-clock limit, and each test with a limit of its own
+(`plugin.time_limit`); the subprocess records results after every test (see `plugin`), so a
+killed run still yields a verdict for what ran, and says how it ended (`results.Status`).
+Whatever the submission does, the grader returns a readable verdict per exercise, never hangs.
+Afterwards every process of the run is killed: its process group, and (on Linux) whatever left
+the group (setsid, a double fork) but still carries the run's mark in its environment.
 """
 
 from __future__ import annotations
 
+import ast
 import csv
-import html
+import importlib.util
 import json
 import os
 import signal
 import subprocess
 import sys
 import tempfile
+import time
 import uuid
-from dataclasses import asdict, dataclass, field
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from ..exercises import EXERCISES, ROOT
+from .plugin import TEST_TIMEOUT
+from .results import ExerciseResult, Outcome, Report, Status, TestResult, one_line, summary
 
 TESTS = ROOT / "tests" / "exercises"
 
-#: Wall-clock limit for one exercise of one submission, and for one of its tests.
+#: Wall-clock limit for one exercise of one submission (each test has its own, `TEST_TIMEOUT`).
 EXERCISE_TIMEOUT = 90.0
-TEST_TIMEOUT = 15.0
 
 #: Environment variable marking every process of one grading run (see `_kill_marked`).
 RUN_MARK = "WSLAB_GRADING_RUN"
 
-
-@dataclass
-class TestResult:
-    name: str
-    doc: str
-    points: int
-    outcome: str  # passed, failed, skipped, not run
-    message: str = ""
-
-
-@dataclass
-class ExerciseResult:
-    exercise: str
-    tests: list[TestResult] = field(default_factory=list)
-    verdict: str = ""
-    """Why the run ended abnormally (timed out, crashed), or empty."""
-
-    @property
-    def points(self) -> int:
-        return sum(t.points for t in self.tests if t.outcome == "passed")
-
-    @property
-    def total(self) -> int:
-        return sum(t.points for t in self.tests)
-
-    @property
-    def status(self) -> str:
-        if self.verdict:
-            return self.verdict.split(":")[0]
-        if self.tests and all(t.outcome == "passed" for t in self.tests):
-            return "passed"
-        return "failed"
-
-    @property
-    def first_failure(self) -> str:
-        for test in self.tests:
-            if test.outcome != "passed":
-                return f"{test.name}: {test.message or test.outcome}"
-        return self.verdict
-
-
-@dataclass
-class Report:
-    """The grades of one submission: one result per exercise; prints as a table."""
-
-    submission: str
-    results: list[ExerciseResult]
-
-    @property
-    def points(self) -> int:
-        return sum(r.points for r in self.results)
-
-    @property
-    def total(self) -> int:
-        return sum(r.total for r in self.results)
-
-    def to_dict(self) -> dict:
-        return {
-            "submission": self.submission,
-            "points": self.points,
-            "total": self.total,
-            "exercises": [
-                {**asdict(r), "points": r.points, "total": r.total, "status": r.status}
-                for r in self.results
-            ],
-        }
-
-    def __str__(self) -> str:
-        width = max([len(r.exercise) for r in self.results] + [8])
-        lines = [f"{'exercise':<{width}}  {'points':>7}  {'result':<9}  first failure"]
-        for r in self.results:
-            failure = "" if r.status == "passed" else _one_line(r.first_failure, 90)
-            lines.append(
-                f"{r.exercise:<{width}}  {r.points:>3} / {r.total:<3} {r.status:<9}  "
-                f"{failure}".rstrip()
-            )
-        lines.append(f"{'total':<{width}}  {self.points:>3} / {self.total}")
-        return "\n".join(lines)
-
-    __repr__ = __str__
-
-    def _repr_pretty_(self, p, cycle: bool) -> None:
-        p.text(str(self))
-
-    def _repr_html_(self) -> str:
-        rows = "".join(
-            f"<tr><td>{html.escape(r.exercise)}</td><td>{r.points} / {r.total}</td>"
-            f"<td style='color:{'green' if r.status == 'passed' else '#b00'}'>{r.status}</td>"
-            f"<td>{'' if r.status == 'passed' else html.escape(r.first_failure)}</td></tr>"
-            for r in self.results
-        )
-        return (
-            "<table><thead><tr><th>exercise</th><th>points</th><th>result</th>"
-            f"<th>first failure</th></tr></thead><tbody>{rows}</tbody><tfoot><tr><th>total</th>"
-            f"<th>{self.points} / {self.total}</th><th></th><th></th></tr></tfoot></table>"
-        )
+#: The only pytest plugins the exercise tests need: loading every installed one (nbval and
+#: its Jupyter imports...) would cost seconds per exercise of every submission.
+PLUGINS = ["wslab.grading.plugin", "_hypothesis_pytestplugin"]
 
 
 def exercises_available() -> list[str]:
@@ -152,21 +63,51 @@ def resolve(names: list[str] | None) -> list[str]:
     return chosen
 
 
+def expected_tests(exercise: str) -> list[TestResult]:
+    """An exercise's tests and points, read from its test module without running anything.
+
+    So that an exercise that could not run at all (a missing file, a crashed interpreter)
+    still shows what it was worth: ``0 / 10``, not ``0 / 0``.
+    """
+    tree = ast.parse((TESTS / f"test_{exercise}.py").read_text())
+    tests = []
+    for node in tree.body:
+        if not isinstance(node, ast.FunctionDef) or not node.name.startswith("test_"):
+            continue
+        points, cases = 1, [""]
+        for decorator in node.decorator_list:
+            if not isinstance(decorator, ast.Call) or not decorator.args:
+                continue
+            name = ast.unparse(decorator.func)
+            if name.endswith("mark.points"):
+                points = ast.literal_eval(decorator.args[0])
+            elif name.endswith("mark.parametrize") and len(decorator.args) > 1:
+                values = decorator.args[1]  # one test per case
+                if isinstance(values, ast.List | ast.Tuple):
+                    cases = [f"[{i}]" for i in range(len(values.elts))]
+        doc = summary(ast.get_docstring(node))
+        tests += [TestResult(node.name + case, doc, points) for case in cases]
+    return tests
+
+
 def grade(
     submission: Path | str = EXERCISES,
     exercises: list[str] | None = None,
     timeout: float = EXERCISE_TIMEOUT,
     test_timeout: float = TEST_TIMEOUT,
+    *,
+    verbose: bool = False,
 ) -> Report:
     """Grade one submission folder, one subprocess per exercise.
 
     `timeout` bounds each exercise's whole run, `test_timeout` each of its tests.
     """
     folder = Path(submission).resolve()
+    started = time.monotonic()
     results = [
         _run_exercise(folder, exercise, timeout, test_timeout) for exercise in resolve(exercises)
     ]
-    return Report(str(submission), results)
+    return Report(folder.name, results, time.monotonic() - started, verbose)
 
 
 def grade_class(
@@ -174,35 +115,50 @@ def grade_class(
     exercises: list[str] | None = None,
     timeout: float = EXERCISE_TIMEOUT,
     test_timeout: float = TEST_TIMEOUT,
+    jobs: int = 1,
 ) -> list[Report]:
-    """Grade every submission (each subfolder of `folder`), in name order."""
-    return [
-        grade(sub, exercises, timeout, test_timeout)
+    """Grade every submission (each subfolder of `folder`), in name order.
+
+    `jobs` submissions are graded at once (each in its own subprocesses): most of a class's
+    grading time is spent waiting on time limits, not computing.
+    """
+    submissions = [
+        sub
         for sub in sorted(Path(folder).iterdir())
         if sub.is_dir() and not sub.name.startswith(".")
     ]
+    with ThreadPoolExecutor(max(1, jobs)) as pool:
+        return list(pool.map(lambda sub: grade(sub, exercises, timeout, test_timeout), submissions))
+
+
+def gradebook_rows(reports: list[Report]) -> list[list[str | int]]:
+    """The gradebook as rows: a header, then per submission its points and status per
+    exercise, its total, what it was out of, and its overall status."""
+    exercises = [r.exercise for r in reports[0].results] if reports else []
+    header = ["submission"]
+    for exercise in exercises:
+        header += [exercise, f"{exercise} status"]
+    rows: list[list[str | int]] = [[*header, "total", "out of", "status"]]
+    for report in reports:
+        row: list[str | int] = [report.submission]
+        for result in report.results:
+            row += [result.points, str(result.status)]
+        rows.append([*row, report.points, report.total, str(report.status)])
+    return rows
 
 
 def write_gradebook(reports: list[Report], csv_path: Path, json_path: Path) -> None:
-    """One row per submission, one column per exercise, and the total; details in JSON."""
-    exercises = [r.exercise for r in reports[0].results] if reports else []
+    """The gradebook in CSV (one row per submission) and JSON (the same, with every test).
+
+    Both name submissions by their folder's name, and give the same points and statuses.
+    """
     with open(csv_path, "w", newline="") as out:
-        writer = csv.writer(out)
-        writer.writerow(["submission", *exercises, "total", "out of"])
-        for report in reports:
-            writer.writerow(
-                [
-                    Path(report.submission).name,
-                    *(r.points for r in report.results),
-                    report.points,
-                    report.total,
-                ]
-            )
+        csv.writer(out).writerows(gradebook_rows(reports))
     json_path.write_text(json.dumps([r.to_dict() for r in reports], indent=2))
 
 
 def check(exercise: str, submission: Path | str = EXERCISES) -> Report:
-    """Grade one exercise from a lesson: ``wslab.check("ex03")`` shows a small table.
+    """Grade one exercise from a lesson: ``wslab.check("ex03")`` shows every test.
 
     The tests run in a subprocess, so nothing in the notebook's kernel changes: not its
     servers, not its imported modules, not its variables.
@@ -216,6 +172,11 @@ def check(exercise: str, submission: Path | str = EXERCISES) -> Report:
 def _run_exercise(
     folder: Path, exercise: str, timeout: float, test_timeout: float
 ) -> ExerciseResult:
+    if not (folder / f"{exercise}.py").is_file():
+        tests = expected_tests(exercise)
+        for test in tests:
+            test.message = f"no file {exercise}.py in the submission"
+        return ExerciseResult(exercise, tests, Status.MISSING, f"no file {exercise}.py")
     with tempfile.TemporaryDirectory(prefix="wslab-grade-") as tmp:
         results_file = Path(tmp) / "results.json"
         command = [
@@ -224,11 +185,15 @@ def _run_exercise(
             "pytest",
             str(TESTS / f"test_{exercise}.py"),
             f"--submission={folder}",
-            "-p",
-            "wslab.grading.plugin",
+            *(arg for plugin in _installed(PLUGINS) for arg in ("-p", plugin)),
             f"--wslab-results={results_file}",
-            f"--timeout={test_timeout}",
+            f"--wslab-test-timeout={test_timeout}",
             "-q",
+            # No source in pytest's own tracebacks: formatting them parses source with `ast`,
+            # which CPython 3.11 cannot do in two threads at once (gh-106905), and a failing
+            # test often leaves a server thread formatting its own traceback. The plugin's
+            # messages need no `ast`.
+            "--tb=line",
             "-p",
             "no:cacheprovider",
             "--no-header",
@@ -239,10 +204,11 @@ def _run_exercise(
         env = {
             **os.environ,
             "PYTHONDONTWRITEBYTECODE": "1",
+            "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1",
             "WSLAB_SUBMISSION": str(folder),
             RUN_MARK: mark,
         }
-        verdict = ""
+        stopped = False
         with open(Path(tmp) / "output.txt", "wb") as output:
             process = subprocess.Popen(
                 command,
@@ -256,25 +222,76 @@ def _run_exercise(
             try:
                 process.wait(timeout)
             except subprocess.TimeoutExpired:
-                verdict = f"timed out: stopped after {timeout:g} s"
+                stopped = True
             finally:
                 # Kill the whole group: whatever the submission started goes too; then what
                 # escaped the group, so that it cannot disturb the next submission.
                 _kill_group(process)
                 _kill_marked(mark)
         data = _read_results(results_file)
-        if data is None:
-            tail = _tail(Path(tmp) / "output.txt")
-            return ExerciseResult(exercise, [], verdict or f"crashed: {tail}")
-        tests = [TestResult(**t) for t in data["tests"]]
-        if verdict and data["finished"]:
-            verdict = ""  # every test ran; only leftovers (threads, processes) were killed
-        elif not verdict and not data["finished"]:
-            verdict = f"crashed: the test run ended early ({_tail(Path(tmp) / 'output.txt')})"
-        for test in tests:
-            if test.outcome == "not run":
-                test.message = verdict or "did not run"
-        return ExerciseResult(exercise, tests, verdict)
+        return _verdict(
+            exercise,
+            data,
+            process.returncode,
+            stopped and not (data or {}).get("finished"),
+            timeout,
+            _tail(Path(tmp) / "output.txt"),
+        )
+
+
+def _verdict(
+    exercise: str,
+    data: dict | None,
+    returncode: int,
+    stopped: bool,
+    timeout: float,
+    output: str,
+) -> ExerciseResult:
+    """Turn what the run left (results file, exit status, whether we stopped it) into a result."""
+    if data is None or not data["tests"]:
+        tests = expected_tests(exercise)
+        data = {"finished": False, "running": "", "import_error": "", "tests": []}
+    else:
+        tests = [
+            TestResult(t["name"], t["doc"], t["points"], Outcome(t["outcome"]), t["message"])
+            for t in data["tests"]
+        ]
+    during = f" during {data['running']}" if data["running"] else ""
+    if stopped:
+        status, reason = Status.TIMED_OUT, f"stopped after {timeout:g} s{during}"
+    elif not data["tests"]:  # pytest did not start, or could not collect the tests
+        status = Status.CRASHED
+        reason = f"the test process {_ending(returncode)} before any test ran: {output}"
+    elif not data["finished"]:
+        status, reason = Status.CRASHED, f"the test process {_ending(returncode)}{during}"
+    elif data["import_error"]:
+        status, reason = Status.CRASHED, data["import_error"]
+    elif any(t.outcome is Outcome.TIMED_OUT for t in tests):
+        status, reason = Status.TIMED_OUT, ""
+    elif tests and all(t.outcome is Outcome.PASSED for t in tests):
+        status, reason = Status.PASSED, ""
+    else:
+        status, reason = Status.FAILED, ""
+    for test in tests:
+        if test.outcome is Outcome.NOT_RUN:
+            test.message = f"not run: {reason}" if reason else "not run"
+    return ExerciseResult(exercise, tests, status, reason)
+
+
+def _installed(modules: list[str]) -> list[str]:
+    """The modules that can be imported here (a missing plugin must not stop every grade)."""
+    return [name for name in modules if importlib.util.find_spec(name) is not None]
+
+
+def _ending(returncode: int) -> str:
+    """How a process ended, in words: ``exited with status 3``, ``was killed by SIGSEGV``."""
+    if returncode < 0:
+        try:
+            name = signal.Signals(-returncode).name
+        except ValueError:
+            name = f"signal {-returncode}"
+        return f"was killed by {name}"
+    return f"exited with status {returncode}"
 
 
 def _kill_group(process: subprocess.Popen) -> None:
@@ -330,9 +347,4 @@ def _tail(path: Path, size: int = 2000) -> str:
         f.seek(max(0, f.seek(0, os.SEEK_END) - size))
         text = f.read().decode("utf-8", "replace").strip()
     lines = [line for line in text.splitlines() if line.strip()]
-    return _one_line(lines[-1] if lines else "no output", 200)
-
-
-def _one_line(text: str, width: int) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= width else text[: width - 1] + "…"
+    return one_line(lines[-1] if lines else "no output", 200)

@@ -58,12 +58,15 @@ class HandshakeError(Exception):
         self.headers: tuple[tuple[str, str], ...] = tuple(headers)
 
     @property
-    def reason(self) -> str:
-        """The standard reason phrase for ``status``, e.g. ``"Upgrade Required"``."""
+    def phrase(self) -> str:
+        """The standard reason phrase for ``status``, e.g. ``"Upgrade Required"``.
+
+        Named ``phrase``, not ``reason``: in this course a *reason* is the text of a Close frame.
+        """
         try:
             return HTTPStatus(self.status).phrase
         except ValueError:
             return "Unknown"
 
     def __str__(self) -> str:
-        return f"{self.status} {self.reason}: {self.message}"
+        return f"{self.status} {self.phrase}: {self.message}"

@@ -258,7 +258,7 @@ def build_error_response(error: HandshakeError) -> bytes:
         ("Content-Length", str(len(body))),
         ("Connection", "close"),
     ]
-    return _head(f"HTTP/1.1 {error.status} {error.reason}", headers) + body
+    return _head(f"HTTP/1.1 {error.status} {error.phrase}", headers) + body
 
 
 # --- Checking heads -------------------------------------------------------------------------
