@@ -49,8 +49,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import wslab
-from wslab._loop import BackgroundLoop
 from wslab import serve_process
+from wslab._loop import BackgroundLoop
 from wslab.bench import baseline, fanout, latency, throughput
 from wslab.bench.progress import Bar, progress
 from wslab.bench.report import duration, load_average, machine, rate
