@@ -109,6 +109,8 @@ class RawServer:
         self.refuse = refuse
         self.connections = 0
         self.pings = 0
+        self.ping_times: list[float] = []
+        """When each ping arrived, on the server's event loop clock."""
         self.close_codes: list[int | None] = []
         self._handlers: set[asyncio.Task] = set()
 
@@ -168,6 +170,7 @@ async def answer_pings(
             if frame.opcode == Opcode.PING:
                 writer.write(protocol.pong(frame.payload))
                 server.pings += 1
+                server.ping_times.append(asyncio.get_running_loop().time())
                 if server.pings % 10 == 0:
                     writer.write(protocol.text(f"{server.pings} pings"))
             elif frame.opcode == Opcode.CLOSE:
@@ -236,6 +239,14 @@ def test_pings_a_healthy_server_and_stops_cleanly(submission):
                 f"{what}: expected on_message to get 'hello 1', '10 pings', '20 pings' "
                 f"(one connection, pinged every ping_interval), got {received}"
             )
+            # However fast the machine, 20 pings a ping_interval apart span 19 intervals; a
+            # slow machine only spreads them further. Half of that is the least accepted.
+            span = server.ping_times[19] - server.ping_times[0]
+            assert span >= 0.5 * 19 * 0.01, (
+                f"{what}: the server got 20 pings within {span * 1000:.1f} ms, but "
+                "ping_interval is 10 ms: wait ping_interval between two pings (a client "
+                "that pings as fast as the pongs come back floods its server)"
+            )
             assert result == 0, f"{what}: stopped after no reconnection, but returned {result!r}"
             assert server.connections == 1, f"{what}: {server.connections} connections, not 1"
             # The client's close() returned, so the server has answered its Close frame.
@@ -293,6 +304,31 @@ def test_reconnects_when_the_server_hangs_up(submission):
             assert received == expected, (
                 f"{what}: with max_reconnects=3, expected the messages of 4 connections, "
                 f"{expected}, got {received}"
+            )
+            assert result == 3, f"{what}: max_reconnects=3, so return 3, not {result!r}"
+
+            # A schedule of 0.01 s, 1 s, 100 s: after each successful connection it starts
+            # over, so each of the 3 reconnections waits 0.01 s. Going on with the schedule
+            # would wait 100 s before the third.
+            what = (
+                f"{what}, with backoff delays of 0.01 s, 1 s, 100 s (base_delay=0.01, "
+                "factor=100, an rng that draws the top of the range)"
+            )
+            stuck = (
+                ": after a connection opens, the backoff schedule starts over (a fresh "
+                "backoff_delays(...)), so every reconnection here waits 0.01 s"
+            )
+            result, received = await run_keep_alive(
+                submission,
+                url,
+                what,
+                stuck,
+                max_reconnects=3,
+                ping_timeout=1.0,
+                base_delay=0.01,
+                factor=100.0,
+                cap=100.0,
+                rng=TopOfRange(),
             )
             assert result == 3, f"{what}: max_reconnects=3, so return 3, not {result!r}"
 
