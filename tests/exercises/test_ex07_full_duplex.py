@@ -221,6 +221,26 @@ def streaming(messages: list[str]) -> Behaviour:
     return behaviour
 
 
+def trickling(messages: list[str], gap: float) -> Behaviour:
+    """Send `messages` `gap` seconds apart while reading, until the client closes."""
+
+    async def behaviour(peer: Peer) -> None:
+        async def speak() -> None:
+            for message in messages:
+                await asyncio.sleep(gap)  # a slow source: a sensor, a log, a ticker
+                await peer.websocket.send(message)
+                peer.sent += 1
+
+        speaker = asyncio.create_task(speak())
+        try:
+            await peer.until_closed()
+        finally:
+            speaker.cancel()
+            await asyncio.gather(speaker, return_exceptions=True)
+
+    return behaviour
+
+
 def listen_first(count: int, messages: list[str]) -> Behaviour:
     """Read `count` messages before sending a single one of `messages`."""
 
@@ -548,7 +568,7 @@ def test_server_that_speaks_first(submission):
 
 @pytest.mark.points(1)
 def test_fails_instead_of_hanging(submission, monkeypatch):
-    """A server closing early makes duplex() raise ConnectionClosed; a silent one, TimeoutError."""
+    """Closed early: ConnectionClosed; silent: TimeoutError; slow but steady: no timeout at all."""
 
     async def scenario() -> None:
         async with TestServer(closing_early(numbered("s", 2))) as server:
@@ -578,5 +598,20 @@ def test_fails_instead_of_hanging(submission, monkeypatch):
                     "the server sent 2 of the 3 expected messages and then nothing: duplex() "
                     f"should raise TimeoutError after RECEIVE_TIMEOUT seconds, it {got}"
                 )
+
+        # A long, slow, healthy stream: 100 messages 10 ms apart, 1 s or more in all, twice
+        # RECEIVE_TIMEOUT; but no message comes more than 10 ms after the one before.
+        pushed = numbered("s", 100)
+        async with TestServer(trickling(pushed, 0.01)) as server:
+            task = await watched(submission, server, numbered("c", 3), len(pushed))
+            error = task.exception()
+            if error is not None:
+                raise Verdict(
+                    "the server sends 100 messages 10 ms apart, and duplex() raised "
+                    f"{explain(error)} when it had sent {server.peer().sent}: RECEIVE_TIMEOUT "
+                    "(0.5 s here) bounds each receive, not the whole stream (a long stream is "
+                    "not a dead one)"
+                )
+            check_received(task.result(), pushed, len(pushed))
 
     run(scenario())
