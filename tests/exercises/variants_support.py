@@ -5,9 +5,10 @@
 ``wrong_*.py`` each make one mistake a learner makes, and must fail the test named by their
 ``FAILS`` constant, with a message containing their ``SAYS`` constant (what a learner reads).
 
-A wrong variant usually differs from the reference solution in one function: `inherit`
-runs the solution's code in the variant's own namespace first, so the variant only writes
-the function it gets wrong, and the solution's other functions call that one.
+A wrong variant usually differs from the reference solution in one function or one line:
+`inherit` runs the solution's code (patched, for a one-line mistake) in the variant's own
+namespace, so the variant only writes what it gets wrong, and the solution's other functions
+call that.
 """
 
 from __future__ import annotations
@@ -25,11 +26,19 @@ TESTS = Path(__file__).resolve().parent
 VARIANTS = TESTS / "variants"
 
 
-def inherit(namespace: dict, exercise: str) -> None:
-    """Run solutions/`exercise`.py in `namespace` (a variant's globals()), then let it override."""
+def inherit(namespace: dict, exercise: str, *patches: tuple[str, str]) -> None:
+    """Run solutions/`exercise`.py in `namespace` (a variant's globals()), then let it override.
+
+    Each patch ``(old, new)`` first replaces the one occurrence of `old` in the solution's
+    source: a mistake of one line, stated in one line.
+    """
     path = SOLUTIONS / f"{exercise}.py"
+    source = path.read_text()
+    for old, new in patches:
+        assert source.count(old) == 1, f"{old!r} is not once in {path.name}: update the variant"
+        source = source.replace(old, new)
     docstring = namespace.get("__doc__")
-    exec(compile(path.read_text(), str(path), "exec"), namespace)
+    exec(compile(source, str(path), "exec"), namespace)
     namespace["__doc__"] = docstring
 
 
