@@ -121,11 +121,14 @@ class Client:
             self.served.fail(f"sent {text}: the reply must be a JSON object, got {reply}")
         return decoded
 
-    def expect(self, request: dict | str, wanted: dict) -> None:
+    def expect(self, request: dict | str, wanted: dict, why: str = "") -> None:
         reply = self.command(request)
         if reply != wanted:
             sent = request if isinstance(request, str) else json.dumps(request)
-            self.served.fail(f"sent {sent}, expected {json.dumps(wanted)}, got {json.dumps(reply)}")
+            self.served.fail(
+                f"{self.name} sent {sent}, expected {json.dumps(wanted)}, got "
+                f"{json.dumps(reply)}{why}"
+            )
 
     def expect_error(self, request: dict) -> None:
         reply = self.command(request)
@@ -194,7 +197,11 @@ def test_count(served):
         client.expect('{"type":"count","extra":[1,2]}', {"type": "count", "value": 7})
     with served.client("a second connection") as client:
         client.echo("first")
-        client.expect({"type": "count"}, {"type": "count", "value": 2})
+        client.expect(
+            {"type": "count"},
+            {"type": "count", "value": 2},
+            " (each connection counts its own messages, from 1: keep the count in the handler)",
+        )
 
 
 @pytest.mark.points(1)
