@@ -326,7 +326,7 @@ def test_same_nick_at_the_same_moment(submission):
                     for joiner, first in zip(joiners, firsts, strict=True)
                 )
                 room.fail(
-                    f"three clients sent {{'type': 'join', 'nick': '{nick}'}} at the same moment: "
+                    f'three clients sent {{"type": "join", "nick": "{nick}"}} at the same moment: '
                     f'exactly one should be welcomed, the others refused with "nick taken"; '
                     f"{got}. Between checking that a nick is free and taking it, don't await "
                     "anything: another join runs while you wait"
