@@ -201,35 +201,19 @@ class TestServer:
         return self.peers[-1]
 
 
-def streaming(messages: list[str]) -> Behaviour:
-    """Send `messages` on the server's own schedule while reading, until the client closes."""
+def streaming(messages: list[str], gap: float = 0.0) -> Behaviour:
+    """Send `messages` on the server's own schedule while reading, until the client closes.
+
+    `gap` seconds after each message (a slow source: a sensor, a ticker); even 0 lets the
+    reader and the client run in between.
+    """
 
     async def behaviour(peer: Peer) -> None:
         async def speak() -> None:
             for message in messages:
                 await peer.websocket.send(message)
                 peer.sent += 1
-                await asyncio.sleep(0)  # let the reader and the client run in between
-
-        speaker = asyncio.create_task(speak())
-        try:
-            await peer.until_closed()
-        finally:
-            speaker.cancel()
-            await asyncio.gather(speaker, return_exceptions=True)
-
-    return behaviour
-
-
-def trickling(messages: list[str], gap: float) -> Behaviour:
-    """Send `messages` `gap` seconds apart while reading, until the client closes."""
-
-    async def behaviour(peer: Peer) -> None:
-        async def speak() -> None:
-            for message in messages:
-                await asyncio.sleep(gap)  # a slow source: a sensor, a log, a ticker
-                await peer.websocket.send(message)
-                peer.sent += 1
+                await asyncio.sleep(gap)
 
         speaker = asyncio.create_task(speak())
         try:
@@ -602,7 +586,7 @@ def test_fails_instead_of_hanging(submission, monkeypatch):
         # A long, slow, healthy stream: 100 messages 10 ms apart, 1 s or more in all, twice
         # RECEIVE_TIMEOUT; but no message comes more than 10 ms after the one before.
         pushed = numbered("s", 100)
-        async with TestServer(trickling(pushed, 0.01)) as server:
+        async with TestServer(streaming(pushed, 0.01)) as server:
             task = await watched(submission, server, numbered("c", 3), len(pushed))
             error = task.exception()
             if error is not None:
