@@ -417,7 +417,9 @@ def test_a_client_that_stops_reading_delays_only_itself(submission):
                     loop = asyncio.get_running_loop()
                     deadline = loop.time() + TIMEOUT
                     while not (watched and watched[0].sending and over_limit(watched[0])):
-                        if errors or flooding.done() or loop.time() > deadline:
+                        if errors:
+                            return f"your handler raised {describe_error(errors[0], submission)}"
+                        if flooding.done() or loop.time() > deadline:
                             return "the handler never got to echo sleepy's flood"
                         await asyncio.sleep(0.01)  # a look every 10 ms, not a synchronisation
                     async with async_connect(url, **options) as other:
