@@ -27,10 +27,13 @@ When the client closes the connection, the handler returns without raising anyth
 
 The tests run your handler with ``wslab.serve(handler)`` and with websockets' own ``serve()``,
 and talk to it with real clients. They check: text and binary echo (empty messages, 100 KB
-messages, non-ASCII text), each command and its reply, unknown types, JSON that is not a
-command coming back byte for byte, 1000 messages in a row, two clients at once each with its
-own count, and a clean end: when the client closes, the close code is 1000 and your handler
-has raised nothing (not even ``ConnectionClosedOK``).
+messages, non-ASCII text), each command and its reply, unknown types (``"Count"`` is not
+``"count"``), JSON that is not a command coming back byte for byte, 1000 messages in a row,
+two clients at once each with its own count, a client that sends 20 MB without reading a
+single echo while another client still gets its echo at once (each connection waits only for
+its own client: share nothing between connections, not even a lock), and a clean end: when
+the client closes, the close code is 1000 and your handler has raised nothing (not even
+``ConnectionClosedOK``).
 
 Hints: lesson 02's ``commands`` handler has the shape: ``async for message in websocket``, then
 ``json.loads()`` inside ``try`` / ``except json.JSONDecodeError``. Check ``isinstance(message,

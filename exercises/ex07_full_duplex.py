@@ -13,7 +13,7 @@ The rules:
 - then the connection closes with code 1000: leaving ``async with connect(...)`` does that;
 - every receive gives up after `RECEIVE_TIMEOUT` seconds, with `TimeoutError`, so that a
   silent server cannot make it hang (read `RECEIVE_TIMEOUT` when you need it: the tests
-  shorten it);
+  shorten it); each receive has its own `RECEIVE_TIMEOUT`;
 - if anything fails (the server closes early, a receive times out), `duplex()` raises that
   exception and leaves no task of its own running;
 - connect with ``proxy=None`` and otherwise websockets' defaults: the tests rely on its bounded
@@ -33,7 +33,9 @@ The tests run servers of their own and check:
 - a deadlock is noticed when neither side makes any progress for 2 seconds, and reported as
   "half-duplex detected": full duplex is about what waits for what, not about speed;
 - a server that closes with 1011 after two messages makes `duplex()` raise
-  `ConnectionClosed`; one that goes quiet makes it raise `TimeoutError`.
+  `ConnectionClosed`; one that goes quiet makes it raise `TimeoutError`; one that sends 100
+  messages 10 ms apart, twice `RECEIVE_TIMEOUT` in all, is slow but alive: `duplex()` must
+  return all 100 (a timeout is for each receive, not for the whole stream).
 
 Hints: lesson 05, section 2. One coroutine sends, another receives, and
 ``asyncio.gather(sender, receiver)`` waits until both are done. If one of them fails,

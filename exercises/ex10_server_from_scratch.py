@@ -7,7 +7,12 @@ bytes a client must never send), and requests copied from what Chromium and Fire
 
 `serve(host, port)` and `handle_connection(reader, writer)` are given: they glue your
 functions together, answer a refused handshake with `error_response`, and turn the
-`ProtocolError` you raise into a Close frame before hanging up. Write:
+`ProtocolError` you raise into a Close frame before hanging up. The two exceptions are given
+too, with the signatures of the course's own codec (`wslab.protocol`) and of the earlier
+exercises: ``HandshakeError(status, message, headers=())`` before the upgrade (an HTTP status
+to answer with) and ``ProtocolError(message, close_code=1002)`` after it (the code of the
+Close frame to send). Raise them; don't import them from `wslab` (the grader runs your file
+on its own). Write:
 
 1. `read_handshake(reader)`: read the HTTP request head and split it into its parts (§4.1).
 2. `handshake_response(request)`: check the request and return the ``101`` response (§4.2).
@@ -20,12 +25,23 @@ functions together, answer a refused handshake with `error_response`, and turn t
 
 The tests check:
 
-- the handshake: a 101 with the right ``Sec-WebSocket-Accept`` for websockets' clients and
-  for Chromium's and Firefox's exact requests (``Connection: keep-alive, Upgrade`` too), and
-  no extension accepted: the browsers and websockets offer permessage-deflate, you decline it
-  by not mentioning it. Refusals: 426 for a plain GET (no ``Upgrade: websocket``), 426 with
-  ``Sec-WebSocket-Version: 13`` for another version, 400 for a missing or bad key; garbage or
-  an endless head gets a 400 or a closed connection, never a hang;
+- the handshake: a 101 with the right ``Sec-WebSocket-Accept`` for websockets' clients, for
+  Chromium's and Firefox's exact requests (``Connection: keep-alive, Upgrade`` too) and for
+  requests that spell header names and the ``websocket`` and ``Upgrade`` tokens in any case
+  (``sec-websocket-key``, ``UPGRADE: WebSocket``) or repeat ``Connection`` on two lines; no
+  extension accepted: the browsers and websockets offer permessage-deflate, you decline it by
+  not mentioning it;
+- refusals, each request wrong in one way only: 426 with ``Upgrade: websocket`` when the
+  client did not ask to upgrade to ``websocket`` (a plain GET, ``Upgrade: h2c``); 426 with
+  ``Sec-WebSocket-Version: 13`` for another version (400 is fine when the header is missing);
+  400 for a method other than GET (or 405), an HTTP version other than 1.1 (or 505), no
+  ``Host``, a ``Connection`` without the ``Upgrade`` token (or 426), a key missing, not base64
+  or not 16 bytes once decoded, and a head that is not HTTP: a header line without a colon, or
+  whose name is not a token (RFC 9110 §5.1: no spaces, not even before the colon); an endless
+  head gets a 400 or a closed connection. After a refusal, the connection closes;
+- a client that has not sent its whole request head within `HANDSHAKE_TIMEOUT` seconds (all
+  of it, however it dribbles in) gets a 408 and the connection closes (read
+  `HANDSHAKE_TIMEOUT` when you need it: the tests shorten it);
 - echo: text and binary messages, empty ones, sizes around the length encodings (125, 126,
   65535, 65536 bytes) up to 1 MiB, fragmented ones (even a character split across frames);
 - a ping gets a pong with the same payload, also between the fragments of a message; an
@@ -44,9 +60,11 @@ Hints:
 
 - `reader.readuntil(b"\\r\\n\\r\\n")` reads the head (past 64 KiB without the blank line, it
   raises `asyncio.LimitOverrunError`); `reader.readexactly(n)` reads frames.
-  `asyncio.IncompleteReadError` (the client left) is handled for you.
+  `asyncio.IncompleteReadError` (the client left) is handled for you. ``async with
+  asyncio.timeout(HANDSHAKE_TIMEOUT):`` around the read bounds the whole head, not each byte.
 - Header names are case-insensitive and ``Connection`` and ``Upgrade`` are comma-separated
-  lists of case-insensitive tokens.
+  lists of case-insensitive tokens: ``"upgrade" in value.lower()`` would also accept
+  ``Connection: x-upgrade``. A name is a token: letters, digits and ``!#$%&'*+-.^_`|~``.
 - Unmasking is XOR with the 4-byte key repeated; on 1 MiB a Python loop per byte is slow, so
   XOR two big integers (``int.from_bytes``) instead.
 - A character can be split across two fragments: decode text with
@@ -62,6 +80,7 @@ import base64
 import binascii
 import codecs
 import hashlib
+import re
 import struct
 from http import HTTPStatus
 
@@ -78,25 +97,39 @@ INVALID_DATA = 1007  # e.g. a text message that is not UTF-8
 MESSAGE_TOO_BIG = 1009
 
 MAX_MESSAGE_SIZE = 16 * 2**20  # bytes in one message, all its fragments together
+HANDSHAKE_TIMEOUT = 10.0  # seconds a client has to send its whole request head
 
 
 class HandshakeError(Exception):
-    """The opening handshake is refused: answer with HTTP `status` and these extra headers."""
+    """The opening handshake is refused: answer with HTTP `status`, `message` and `headers`.
 
-    def __init__(self, status: int, reason: str, headers: tuple[tuple[str, str], ...] = ()):
-        super().__init__(status, reason)
+    ``HandshakeError(426, "only version 13", [("Sec-WebSocket-Version", "13")])``: the same
+    signature and attributes as `wslab.protocol.HandshakeError`.
+    """
+
+    def __init__(self, status: int, message: str, headers=()) -> None:
+        super().__init__(status, message)
         self.status = status
-        self.reason = reason
-        self.headers = headers
+        self.message = message
+        self.headers = tuple(headers)
+
+    @property
+    def phrase(self) -> str:
+        """The standard reason phrase of `status`, e.g. ``"Upgrade Required"``."""
+        return HTTPStatus(self.status).phrase
 
 
 class ProtocolError(Exception):
-    """The client broke the rules after the handshake: fail the connection with `close_code`."""
+    """The client broke the rules after the handshake: fail the connection with `close_code`.
 
-    def __init__(self, close_code: int, reason: str):
-        super().__init__(close_code, reason)
+    ``ProtocolError("reserved opcode 3")`` closes with 1002, ``ProtocolError("not UTF-8",
+    1007)`` with 1007: the same signature and attributes as `wslab.protocol.ProtocolError`.
+    """
+
+    def __init__(self, message: str, close_code: int = 1002) -> None:
+        super().__init__(message, close_code)
+        self.message = message
         self.close_code = close_code
-        self.reason = reason
 
 
 # --- Given: the server and the life of one connection ---------------------------------------
@@ -120,7 +153,7 @@ async def handle_connection(reader: asyncio.StreamReader, writer: asyncio.Stream
             await run_session(reader, writer)
         except ProtocolError as error:
             # Fail the WebSocket connection (§7.1.7): a Close frame saying why, then hang up.
-            reason = error.reason.encode()[:123].decode(errors="ignore").encode()
+            reason = error.message.encode()[:123].decode(errors="ignore").encode()
             writer.write(encode_frame(CLOSE, struct.pack("!H", error.close_code) + reason))
         await writer.drain()
     except (ConnectionError, asyncio.IncompleteReadError):
@@ -131,9 +164,9 @@ async def handle_connection(reader: asyncio.StreamReader, writer: asyncio.Stream
 
 def error_response(error: HandshakeError) -> bytes:
     """A plain-text HTTP response refusing the upgrade (§4.2.2)."""
-    body = (error.reason + "\n").encode()
+    body = (error.message + "\n").encode()
     lines = [
-        f"HTTP/1.1 {error.status} {HTTPStatus(error.status).phrase}",
+        f"HTTP/1.1 {error.status} {error.phrase}",
         *(f"{name}: {value}" for name, value in error.headers),
         "Content-Type: text/plain; charset=utf-8",
         f"Content-Length: {len(body)}",
@@ -144,13 +177,16 @@ def error_response(error: HandshakeError) -> bytes:
 
 # --- Yours: the opening handshake (lesson 03) -----------------------------------------------
 
+TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")  # an HTTP token (RFC 9110 §5.6.2)
+
 
 async def read_handshake(reader: asyncio.StreamReader) -> dict:
     """Read one HTTP request head; return its parts as a dict.
 
     ``{"method": "GET", "target": "/chat", "version": "HTTP/1.1", "headers": {...}}`` with
     header names lower-cased and the values of a repeated header joined by ", ".
-    Raise HandshakeError(400, ...) for a head that is not HTTP, or too long.
+    Raise HandshakeError(400, ...) for a head that is not HTTP, or too long, and
+    HandshakeError(408, ...) when it is not all there within HANDSHAKE_TIMEOUT seconds.
     """
     raise NotImplementedError("ex10: write this part (see the instructions at the top)")
 
@@ -171,9 +207,9 @@ def handshake_response(request: dict) -> bytes:
 async def read_frame(reader: asyncio.StreamReader, max_size: int) -> tuple[bool, int, bytes]:
     """Read one frame from a client; return ``(fin, opcode, payload)``, the payload unmasked.
 
-    Raise ProtocolError(1002, ...) for any rule a single frame breaks: RSV bits set, a
-    reserved opcode, no mask, a control frame fragmented or over 125 bytes; and
-    ProtocolError(1009, ...) for a data frame with more than `max_size` bytes of payload,
+    Raise ProtocolError(message) (close code 1002) for any rule a single frame breaks: RSV
+    bits set, a reserved opcode, no mask, a control frame fragmented or over 125 bytes; and
+    ProtocolError(message, 1009) for a data frame with more than `max_size` bytes of payload,
     as soon as its header says so (don't wait for a payload you will refuse).
     """
     raise NotImplementedError("ex10: write this part (see the instructions at the top)")

@@ -52,7 +52,10 @@ the function `parse`), each with its docstring: a suggestion. The tests only eve
 The tests run a fresh ``ChatRoom()`` under websockets' asyncio server and connect several
 real clients in one event loop. Each rule gets a test, and a "does not happen" is checked by a
 probe: a message that arrives after the one that must not, so that the next message a client
-receives proves what it did not receive.
+receives proves what it did not receive. Among them: three clients whose joins with the same
+nick reach the server in the same instant (exactly one is welcomed), and a member who stops
+reading while another floods the room with ``say`` and then floods *him* with whispers (a
+message said after the whispers must still reach a third member).
 
 Hints:
 

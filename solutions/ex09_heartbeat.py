@@ -39,7 +39,12 @@ built on raw asyncio streams (a handshake from `wslab.protocol`, then exactly th
 each test needs): one that answers pings and sends a message after every 10 of them (the
 client must ping, and stop cleanly when asked), one that completes the handshake and then
 never reads another byte (no pong ever: the client must notice and reconnect), one that says
-a single message and hangs up, and a port where nothing listens.
+a single message and hangs up, and a port where nothing listens. They check the pace too,
+without timing anything that a slow machine could stretch the wrong way: 20 pings a
+`ping_interval` apart span 19 intervals (a client that pings again as soon as a pong is back
+floods its server), and after a connection that opened, reconnecting waits the *first* delay
+of a new schedule (with delays of 0.01 s, 1 s and 100 s, three reconnections after three good
+connections take 0.03 s; a client that goes on with the old schedule waits 100 s).
 
 Hints:
 

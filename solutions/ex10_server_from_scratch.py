@@ -7,7 +7,12 @@ bytes a client must never send), and requests copied from what Chromium and Fire
 
 `serve(host, port)` and `handle_connection(reader, writer)` are given: they glue your
 functions together, answer a refused handshake with `error_response`, and turn the
-`ProtocolError` you raise into a Close frame before hanging up. Write:
+`ProtocolError` you raise into a Close frame before hanging up. The two exceptions are given
+too, with the signatures of the course's own codec (`wslab.protocol`) and of the earlier
+exercises: ``HandshakeError(status, message, headers=())`` before the upgrade (an HTTP status
+to answer with) and ``ProtocolError(message, close_code=1002)`` after it (the code of the
+Close frame to send). Raise them; don't import them from `wslab` (the grader runs your file
+on its own). Write:
 
 1. `read_handshake(reader)`: read the HTTP request head and split it into its parts (§4.1).
 2. `handshake_response(request)`: check the request and return the ``101`` response (§4.2).
@@ -20,12 +25,23 @@ functions together, answer a refused handshake with `error_response`, and turn t
 
 The tests check:
 
-- the handshake: a 101 with the right ``Sec-WebSocket-Accept`` for websockets' clients and
-  for Chromium's and Firefox's exact requests (``Connection: keep-alive, Upgrade`` too), and
-  no extension accepted: the browsers and websockets offer permessage-deflate, you decline it
-  by not mentioning it. Refusals: 426 for a plain GET (no ``Upgrade: websocket``), 426 with
-  ``Sec-WebSocket-Version: 13`` for another version, 400 for a missing or bad key; garbage or
-  an endless head gets a 400 or a closed connection, never a hang;
+- the handshake: a 101 with the right ``Sec-WebSocket-Accept`` for websockets' clients, for
+  Chromium's and Firefox's exact requests (``Connection: keep-alive, Upgrade`` too) and for
+  requests that spell header names and the ``websocket`` and ``Upgrade`` tokens in any case
+  (``sec-websocket-key``, ``UPGRADE: WebSocket``) or repeat ``Connection`` on two lines; no
+  extension accepted: the browsers and websockets offer permessage-deflate, you decline it by
+  not mentioning it;
+- refusals, each request wrong in one way only: 426 with ``Upgrade: websocket`` when the
+  client did not ask to upgrade to ``websocket`` (a plain GET, ``Upgrade: h2c``); 426 with
+  ``Sec-WebSocket-Version: 13`` for another version (400 is fine when the header is missing);
+  400 for a method other than GET (or 405), an HTTP version other than 1.1 (or 505), no
+  ``Host``, a ``Connection`` without the ``Upgrade`` token (or 426), a key missing, not base64
+  or not 16 bytes once decoded, and a head that is not HTTP: a header line without a colon, or
+  whose name is not a token (RFC 9110 §5.1: no spaces, not even before the colon); an endless
+  head gets a 400 or a closed connection. After a refusal, the connection closes;
+- a client that has not sent its whole request head within `HANDSHAKE_TIMEOUT` seconds (all
+  of it, however it dribbles in) gets a 408 and the connection closes (read
+  `HANDSHAKE_TIMEOUT` when you need it: the tests shorten it);
 - echo: text and binary messages, empty ones, sizes around the length encodings (125, 126,
   65535, 65536 bytes) up to 1 MiB, fragmented ones (even a character split across frames);
 - a ping gets a pong with the same payload, also between the fragments of a message; an
@@ -44,9 +60,11 @@ Hints:
 
 - `reader.readuntil(b"\\r\\n\\r\\n")` reads the head (past 64 KiB without the blank line, it
   raises `asyncio.LimitOverrunError`); `reader.readexactly(n)` reads frames.
-  `asyncio.IncompleteReadError` (the client left) is handled for you.
+  `asyncio.IncompleteReadError` (the client left) is handled for you. ``async with
+  asyncio.timeout(HANDSHAKE_TIMEOUT):`` around the read bounds the whole head, not each byte.
 - Header names are case-insensitive and ``Connection`` and ``Upgrade`` are comma-separated
-  lists of case-insensitive tokens.
+  lists of case-insensitive tokens: ``"upgrade" in value.lower()`` would also accept
+  ``Connection: x-upgrade``. A name is a token: letters, digits and ``!#$%&'*+-.^_`|~``.
 - Unmasking is XOR with the 4-byte key repeated; on 1 MiB a Python loop per byte is slow, so
   XOR two big integers (``int.from_bytes``) instead.
 - A character can be split across two fragments: decode text with
@@ -62,6 +80,7 @@ import base64
 import binascii
 import codecs
 import hashlib
+import re
 import struct
 from http import HTTPStatus
 
@@ -78,25 +97,39 @@ INVALID_DATA = 1007  # e.g. a text message that is not UTF-8
 MESSAGE_TOO_BIG = 1009
 
 MAX_MESSAGE_SIZE = 16 * 2**20  # bytes in one message, all its fragments together
+HANDSHAKE_TIMEOUT = 10.0  # seconds a client has to send its whole request head
 
 
 class HandshakeError(Exception):
-    """The opening handshake is refused: answer with HTTP `status` and these extra headers."""
+    """The opening handshake is refused: answer with HTTP `status`, `message` and `headers`.
 
-    def __init__(self, status: int, reason: str, headers: tuple[tuple[str, str], ...] = ()):
-        super().__init__(status, reason)
+    ``HandshakeError(426, "only version 13", [("Sec-WebSocket-Version", "13")])``: the same
+    signature and attributes as `wslab.protocol.HandshakeError`.
+    """
+
+    def __init__(self, status: int, message: str, headers=()) -> None:
+        super().__init__(status, message)
         self.status = status
-        self.reason = reason
-        self.headers = headers
+        self.message = message
+        self.headers = tuple(headers)
+
+    @property
+    def phrase(self) -> str:
+        """The standard reason phrase of `status`, e.g. ``"Upgrade Required"``."""
+        return HTTPStatus(self.status).phrase
 
 
 class ProtocolError(Exception):
-    """The client broke the rules after the handshake: fail the connection with `close_code`."""
+    """The client broke the rules after the handshake: fail the connection with `close_code`.
 
-    def __init__(self, close_code: int, reason: str):
-        super().__init__(close_code, reason)
+    ``ProtocolError("reserved opcode 3")`` closes with 1002, ``ProtocolError("not UTF-8",
+    1007)`` with 1007: the same signature and attributes as `wslab.protocol.ProtocolError`.
+    """
+
+    def __init__(self, message: str, close_code: int = 1002) -> None:
+        super().__init__(message, close_code)
+        self.message = message
         self.close_code = close_code
-        self.reason = reason
 
 
 # --- Given: the server and the life of one connection ---------------------------------------
@@ -120,7 +153,7 @@ async def handle_connection(reader: asyncio.StreamReader, writer: asyncio.Stream
             await run_session(reader, writer)
         except ProtocolError as error:
             # Fail the WebSocket connection (§7.1.7): a Close frame saying why, then hang up.
-            reason = error.reason.encode()[:123].decode(errors="ignore").encode()
+            reason = error.message.encode()[:123].decode(errors="ignore").encode()
             writer.write(encode_frame(CLOSE, struct.pack("!H", error.close_code) + reason))
         await writer.drain()
     except (ConnectionError, asyncio.IncompleteReadError):
@@ -131,9 +164,9 @@ async def handle_connection(reader: asyncio.StreamReader, writer: asyncio.Stream
 
 def error_response(error: HandshakeError) -> bytes:
     """A plain-text HTTP response refusing the upgrade (§4.2.2)."""
-    body = (error.reason + "\n").encode()
+    body = (error.message + "\n").encode()
     lines = [
-        f"HTTP/1.1 {error.status} {HTTPStatus(error.status).phrase}",
+        f"HTTP/1.1 {error.status} {error.phrase}",
         *(f"{name}: {value}" for name, value in error.headers),
         "Content-Type: text/plain; charset=utf-8",
         f"Content-Length: {len(body)}",
@@ -144,19 +177,25 @@ def error_response(error: HandshakeError) -> bytes:
 
 # --- Yours: the opening handshake (lesson 03) -----------------------------------------------
 
+TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")  # an HTTP token (RFC 9110 §5.6.2)
+
 
 async def read_handshake(reader: asyncio.StreamReader) -> dict:
     """Read one HTTP request head; return its parts as a dict.
 
     ``{"method": "GET", "target": "/chat", "version": "HTTP/1.1", "headers": {...}}`` with
     header names lower-cased and the values of a repeated header joined by ", ".
-    Raise HandshakeError(400, ...) for a head that is not HTTP, or too long.
+    Raise HandshakeError(400, ...) for a head that is not HTTP, or too long, and
+    HandshakeError(408, ...) when it is not all there within HANDSHAKE_TIMEOUT seconds.
     """
     ### BEGIN SOLUTION
     try:
-        head = await reader.readuntil(b"\r\n\r\n")
+        async with asyncio.timeout(HANDSHAKE_TIMEOUT):  # for the whole head, not each read
+            head = await reader.readuntil(b"\r\n\r\n")
     except asyncio.LimitOverrunError:  # 64 KiB without a blank line: not a request we want
         raise HandshakeError(400, "request head too long") from None
+    except TimeoutError:  # a client this slow ties up a connection (slowloris): let it go
+        raise HandshakeError(408, f"no complete request within {HANDSHAKE_TIMEOUT:g} s") from None
     request_line, *lines = head[:-4].decode("latin-1").split("\r\n")
     parts = request_line.split(" ")
     if len(parts) != 3 or not parts[2].startswith("HTTP/"):
@@ -164,7 +203,7 @@ async def read_handshake(reader: asyncio.StreamReader) -> dict:
     headers: dict[str, str] = {}
     for line in lines:
         name, colon, value = line.partition(":")
-        if not colon or not name or name != name.strip():
+        if not colon or not TOKEN.fullmatch(name):  # no space, even before the colon
             raise HandshakeError(400, f"malformed header line: {line[:80]!r}")
         name, value = name.lower(), value.strip(" \t")
         headers[name] = f"{headers[name]}, {value}" if name in headers else value
@@ -221,9 +260,9 @@ def handshake_response(request: dict) -> bytes:
 async def read_frame(reader: asyncio.StreamReader, max_size: int) -> tuple[bool, int, bytes]:
     """Read one frame from a client; return ``(fin, opcode, payload)``, the payload unmasked.
 
-    Raise ProtocolError(1002, ...) for any rule a single frame breaks: RSV bits set, a
-    reserved opcode, no mask, a control frame fragmented or over 125 bytes; and
-    ProtocolError(1009, ...) for a data frame with more than `max_size` bytes of payload,
+    Raise ProtocolError(message) (close code 1002) for any rule a single frame breaks: RSV
+    bits set, a reserved opcode, no mask, a control frame fragmented or over 125 bytes; and
+    ProtocolError(message, 1009) for a data frame with more than `max_size` bytes of payload,
     as soon as its header says so (don't wait for a payload you will refuse).
     """
     ### BEGIN SOLUTION
@@ -231,21 +270,21 @@ async def read_frame(reader: asyncio.StreamReader, max_size: int) -> tuple[bool,
     fin, rsv, opcode = bool(first & 0x80), first & 0x70, first & 0x0F
     masked, length = bool(second & 0x80), second & 0x7F
     if rsv:
-        raise ProtocolError(PROTOCOL_ERROR, "RSV bits set, but no extension was negotiated")
+        raise ProtocolError("RSV bits set, but no extension was negotiated")
     if opcode not in (CONT, TEXT, BINARY, CLOSE, PING, PONG):
-        raise ProtocolError(PROTOCOL_ERROR, f"reserved opcode {opcode}")
+        raise ProtocolError(f"reserved opcode {opcode}")
     if opcode >= CLOSE and not fin:
-        raise ProtocolError(PROTOCOL_ERROR, "fragmented control frame")
+        raise ProtocolError("fragmented control frame")
     if opcode >= CLOSE and length > 125:
-        raise ProtocolError(PROTOCOL_ERROR, "control frame over 125 bytes")
+        raise ProtocolError("control frame over 125 bytes")
     if not masked:
-        raise ProtocolError(PROTOCOL_ERROR, "unmasked frame from a client")
+        raise ProtocolError("unmasked frame from a client")
     if length == 126:
         (length,) = struct.unpack("!H", await reader.readexactly(2))
     elif length == 127:
         (length,) = struct.unpack("!Q", await reader.readexactly(8))
     if opcode < CLOSE and length > max_size:
-        raise ProtocolError(MESSAGE_TOO_BIG, f"message over {MAX_MESSAGE_SIZE} bytes")
+        raise ProtocolError(f"message over {MAX_MESSAGE_SIZE} bytes", MESSAGE_TOO_BIG)
     mask = await reader.readexactly(4)
     payload = await reader.readexactly(length)
     # XOR with the key repeated (§5.3), as one big-integer operation rather than a loop.
@@ -298,16 +337,16 @@ async def run_session(reader: asyncio.StreamReader, writer: asyncio.StreamWriter
             return  # handle_connection drains and closes the TCP connection
         else:
             if opcode == CONT and message_type is None:
-                raise ProtocolError(PROTOCOL_ERROR, "continuation frame with no message started")
+                raise ProtocolError("continuation frame with no message started")
             if opcode != CONT and message_type is not None:
-                raise ProtocolError(PROTOCOL_ERROR, "new message before the last one ended")
+                raise ProtocolError("new message before the last one ended")
             if opcode != CONT:
                 message_type = opcode
             if message_type == TEXT:
                 try:
                     decoder.decode(payload, final=fin)  # fails at the first invalid byte
                 except UnicodeDecodeError:
-                    raise ProtocolError(INVALID_DATA, "text message is not UTF-8") from None
+                    raise ProtocolError("text message is not UTF-8", INVALID_DATA) from None
             fragments.append(payload)
             size += len(payload)
             if fin:
@@ -324,14 +363,14 @@ def check_close(payload: bytes) -> int:
     if not payload:
         return NORMAL_CLOSURE
     if len(payload) == 1:
-        raise ProtocolError(PROTOCOL_ERROR, "Close payload of 1 byte")
+        raise ProtocolError("Close payload of 1 byte")
     (code,) = struct.unpack("!H", payload[:2])
     # On the wire: 1000-1003, 1007-1014 (1004 reserved, 1005/1006/1015 local only), 3000-4999.
     if not (1000 <= code <= 1003 or 1007 <= code <= 1014 or 3000 <= code <= 4999):
-        raise ProtocolError(PROTOCOL_ERROR, f"close code {code} may not be sent")
+        raise ProtocolError(f"close code {code} may not be sent")
     try:
         payload[2:].decode()
     except UnicodeDecodeError:
-        raise ProtocolError(INVALID_DATA, "close reason is not UTF-8") from None
+        raise ProtocolError("close reason is not UTF-8", INVALID_DATA) from None
     return code
     ### END SOLUTION

@@ -19,6 +19,7 @@ import pytest
 from grading_support import describe_error
 from websockets.asyncio.client import connect as async_connect
 from websockets.asyncio.server import serve as websockets_serve
+from websockets.exceptions import ConnectionClosed
 
 import wslab
 
@@ -121,11 +122,14 @@ class Client:
             self.served.fail(f"sent {text}: the reply must be a JSON object, got {reply}")
         return decoded
 
-    def expect(self, request: dict | str, wanted: dict) -> None:
+    def expect(self, request: dict | str, wanted: dict, why: str = "") -> None:
         reply = self.command(request)
         if reply != wanted:
             sent = request if isinstance(request, str) else json.dumps(request)
-            self.served.fail(f"sent {sent}, expected {json.dumps(wanted)}, got {json.dumps(reply)}")
+            self.served.fail(
+                f"{self.name} sent {sent}, expected {json.dumps(wanted)}, got "
+                f"{json.dumps(reply)}{why}"
+            )
 
     def expect_error(self, request: dict) -> None:
         reply = self.command(request)
@@ -148,7 +152,7 @@ def served(submission: ModuleType):
 # --- Echo -------------------------------------------------------------------------------------
 
 
-@pytest.mark.points(2)
+@pytest.mark.points(1)
 def test_echoes_text(served):
     """Text messages come back unchanged, as text: empty, short, non-ASCII and 100 KB long."""
     with served.client() as client:
@@ -194,7 +198,11 @@ def test_count(served):
         client.expect('{"type":"count","extra":[1,2]}', {"type": "count", "value": 7})
     with served.client("a second connection") as client:
         client.echo("first")
-        client.expect({"type": "count"}, {"type": "count", "value": 2})
+        client.expect(
+            {"type": "count"},
+            {"type": "count", "value": 2},
+            " (each connection counts its own messages, from 1: keep the count in the handler)",
+        )
 
 
 @pytest.mark.points(1)
@@ -340,4 +348,110 @@ def test_clean_close(served, submission):
             "the client closes: `async for message in websocket` does that)",
             pytrace=False,
         )
-    assert close_code == 1000, f"the client closed with 1000, the server answered {close_code}"
+    if close_code != 1000:
+        pytest.fail(
+            f"served by websockets' serve(): the client closed with 1000, the server answered "
+            f"{close_code}",
+            pytrace=False,
+        )
+
+
+# --- A client that stops reading -------------------------------------------------------------
+
+FLOOD = 320  # binary messages of 64 KiB: 20 MiB, far more than the buffers of a connection hold
+BIG = bytes(65536)
+
+
+class Watched:
+    """The connection the handler gets, passed through, counting the sends under way."""
+
+    def __init__(self, websocket) -> None:
+        self._websocket = websocket
+        self.sending = 0
+
+    def __getattr__(self, name: str):
+        return getattr(self._websocket, name)
+
+    def __aiter__(self):
+        return self._websocket.__aiter__()
+
+    async def send(self, *args, **kwargs) -> None:
+        self.sending += 1
+        try:
+            await self._websocket.send(*args, **kwargs)
+        finally:
+            self.sending -= 1
+
+
+@pytest.mark.points(1)
+def test_a_client_that_stops_reading_delays_only_itself(submission):
+    """While one client's echoes pile up unread, another client still gets its own at once."""
+
+    async def scenario() -> str:
+        watched: list[Watched] = []
+        errors: list[BaseException] = []
+
+        async def handler(websocket) -> None:
+            connection = Watched(websocket)
+            watched.append(connection)
+            try:
+                await submission.handler(connection)
+            except ConnectionClosed:
+                pass  # the test drops both connections at its end, sends under way included
+            except Exception as exc:
+                errors.append(exc)
+
+        async with websockets_serve(handler, "127.0.0.1", 0, compression=None) as server:
+            url = f"ws://127.0.0.1:{server.sockets[0].getsockname()[1]}/"
+            options = {"proxy": None, "open_timeout": TIMEOUT, "compression": None}
+            async with async_connect(url, max_queue=1, **options) as sleepy:
+
+                async def flood() -> None:
+                    for _ in range(FLOOD):
+                        await sleepy.send(BIG)
+
+                flooding = asyncio.create_task(flood())
+                try:
+                    # Until the handler of sleepy's connection waits in send(): its buffer is
+                    # over the limit, so that send cannot end before sleepy reads (never).
+                    loop = asyncio.get_running_loop()
+                    deadline = loop.time() + TIMEOUT
+                    while not (watched and watched[0].sending and over_limit(watched[0])):
+                        if errors:
+                            return f"your handler raised {describe_error(errors[0], submission)}"
+                        if flooding.done() or loop.time() > deadline:
+                            return "the handler never got to echo sleepy's flood"
+                        await asyncio.sleep(0.01)  # a look every 10 ms, not a synchronisation
+                    async with async_connect(url, **options) as other:
+                        await other.send("anyone there?")
+                        try:
+                            reply = await asyncio.wait_for(other.recv(), TIMEOUT)
+                        except TimeoutError:
+                            return (
+                                "a client that stops reading made another wait: with sleepy's "
+                                f"echoes piling up unread, a second client sent 'anyone there?' "
+                                f"and got no echo within {TIMEOUT:g} s (a lock, a queue or a "
+                                "variable shared by connections? each handler waits only for "
+                                "its own client)"
+                            )
+                        if reply != "anyone there?":
+                            return f"the second client sent 'anyone there?' and got {reply!r}"
+                finally:
+                    flooding.cancel()
+                    await asyncio.gather(flooding, return_exceptions=True)
+                    sleepy.transport.abort()
+                    for connection in server.connections:
+                        connection.transport.abort()
+        if errors:
+            return f"your handler raised {describe_error(errors[0], submission)}"
+        return ""
+
+    problem = asyncio.run(scenario())
+    if problem:
+        pytest.fail(problem, pytrace=False)
+
+
+def over_limit(connection: Watched) -> bool:
+    """The server's buffer for this connection is over its high-water mark: sends must wait."""
+    transport = connection.transport
+    return transport.get_write_buffer_size() > transport.get_write_buffer_limits()[1]

@@ -201,15 +201,19 @@ class TestServer:
         return self.peers[-1]
 
 
-def streaming(messages: list[str]) -> Behaviour:
-    """Send `messages` on the server's own schedule while reading, until the client closes."""
+def streaming(messages: list[str], gap: float = 0.0) -> Behaviour:
+    """Send `messages` on the server's own schedule while reading, until the client closes.
+
+    `gap` seconds after each message (a slow source: a sensor, a ticker); even 0 lets the
+    reader and the client run in between.
+    """
 
     async def behaviour(peer: Peer) -> None:
         async def speak() -> None:
             for message in messages:
                 await peer.websocket.send(message)
                 peer.sent += 1
-                await asyncio.sleep(0)  # let the reader and the client run in between
+                await asyncio.sleep(gap)
 
         speaker = asyncio.create_task(speak())
         try:
@@ -548,7 +552,7 @@ def test_server_that_speaks_first(submission):
 
 @pytest.mark.points(1)
 def test_fails_instead_of_hanging(submission, monkeypatch):
-    """A server closing early makes duplex() raise ConnectionClosed; a silent one, TimeoutError."""
+    """Closed early: ConnectionClosed; silent: TimeoutError; slow but steady: no timeout at all."""
 
     async def scenario() -> None:
         async with TestServer(closing_early(numbered("s", 2))) as server:
@@ -578,5 +582,20 @@ def test_fails_instead_of_hanging(submission, monkeypatch):
                     "the server sent 2 of the 3 expected messages and then nothing: duplex() "
                     f"should raise TimeoutError after RECEIVE_TIMEOUT seconds, it {got}"
                 )
+
+        # A long, slow, healthy stream: 100 messages 10 ms apart, 1 s or more in all, twice
+        # RECEIVE_TIMEOUT; but no message comes more than 10 ms after the one before.
+        pushed = numbered("s", 100)
+        async with TestServer(streaming(pushed, 0.01)) as server:
+            task = await watched(submission, server, numbered("c", 3), len(pushed))
+            error = task.exception()
+            if error is not None:
+                raise Verdict(
+                    "the server sends 100 messages 10 ms apart, and duplex() raised "
+                    f"{explain(error)} when it had sent {server.peer().sent}: RECEIVE_TIMEOUT "
+                    "(0.5 s here) bounds each receive, not the whole stream (a long stream is "
+                    "not a dead one)"
+                )
+            check_received(task.result(), pushed, len(pushed))
 
     run(scenario())

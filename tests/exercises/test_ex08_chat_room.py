@@ -22,6 +22,9 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.asyncio.server import ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 
+from wslab import protocol
+from wslab.protocol import Opcode
+
 pytestmark = pytest.mark.exercise("ex08_chat_room")
 
 TIMEOUT = 5.0  # seconds, for every network wait
@@ -57,6 +60,8 @@ class Room:
     async def __aexit__(self, *exc_info: object) -> None:
         for client in self.clients:  # drop them all at once: no closing handshake to wait for
             client.websocket.transport.abort()
+        for connection in self.server.connections:  # the server's ends too: one stuck in a
+            connection.transport.abort()  # send would not notice its client is gone
         self.server.close()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self.server.wait_closed(), TIMEOUT)
@@ -169,6 +174,63 @@ class Client:
             self.room.fail(f"{waiting_for}; {problem}")
 
 
+class RawJoiner:
+    """A client on bare asyncio streams, whose join goes out the moment `send_join` is called.
+
+    A websockets client's ``send()`` is a coroutine; several of these can write their joins
+    one after the other without ever letting the event loop run in between, so the server
+    reads them all in the same turn of its loop: joins "at the same moment".
+    """
+
+    def __init__(self, room: Room, name: str) -> None:
+        self.room = room
+        self.name = name
+        self.parser = protocol.FrameParser(expect_masked=False)
+        self.frames: list[protocol.Frame] = []
+
+    async def open(self) -> RawJoiner:
+        port = self.room.server.sockets[0].getsockname()[1]
+        key = protocol.generate_key()
+        self.reader, self.writer = await asyncio.open_connection("127.0.0.1", port)
+        self.writer.write(protocol.build_request(f"127.0.0.1:{port}", "/", key))
+        problem = None
+        try:
+            head = await asyncio.wait_for(self.reader.readuntil(b"\r\n\r\n"), TIMEOUT)
+            protocol.check_response(protocol.parse_response(head), key)
+        except (TimeoutError, OSError, asyncio.IncompleteReadError) as exc:
+            problem = f"{type(exc).__name__}: {exc}"
+        except protocol.HandshakeError as error:
+            problem = error.message
+        if problem is not None:
+            self.room.fail(f"{self.name} could not connect: {problem}")
+        return self
+
+    def send_join(self, nick: str) -> None:
+        """Write the join now, without awaiting anything."""
+        data = json.dumps({"type": "join", "nick": nick})
+        self.writer.write(protocol.text(data, mask=True))
+
+    async def first(self) -> dict | int | None:
+        """The first event the server sends, or the close code if it closes at once."""
+        while not self.frames:
+            try:
+                data = await asyncio.wait_for(self.reader.read(65536), TIMEOUT)
+            except TimeoutError:
+                self.room.fail(f"{self.name} joined and got nothing within {TIMEOUT:g} s")
+            except OSError:
+                data = b""
+            if not data:
+                return None
+            self.frames += self.parser.feed(data)
+        frame = self.frames.pop(0)
+        if frame.opcode == Opcode.CLOSE:
+            return protocol.parse_close(frame.payload)[0]
+        return json.loads(frame.payload)
+
+    def close(self) -> None:
+        self.writer.transport.abort()
+
+
 def closed(exc: ConnectionClosed) -> str:
     """How the server ended a connection, for a verdict."""
     if exc.rcvd is None:
@@ -242,6 +304,44 @@ def test_nick_taken(submission):
 
 
 @pytest.mark.points(1)
+def test_same_nick_at_the_same_moment(submission):
+    """Three clients whose joins as "carol" arrive together: one welcome, two "nick taken"."""
+
+    async def scenario(room: Room) -> None:
+        alice = await room.join("alice")
+        for round_ in range(3):
+            nick = f"carol{round_}"
+            joiners = [await RawJoiner(room, f"joiner {n + 1}").open() for n in range(3)]
+            for joiner in joiners:  # no await in between: the server reads all three at once
+                joiner.send_join(nick)
+            firsts = [await joiner.first() for joiner in joiners]
+            welcomed = [
+                joiner.name
+                for joiner, first in zip(joiners, firsts, strict=True)
+                if isinstance(first, dict) and first.get("type") == "welcome"
+            ]
+            if len(welcomed) != 1:
+                got = "; ".join(
+                    f"{joiner.name} got {show(first)}"
+                    for joiner, first in zip(joiners, firsts, strict=True)
+                )
+                room.fail(
+                    f'three clients sent {{"type": "join", "nick": "{nick}"}} at the same moment: '
+                    f'exactly one should be welcomed, the others refused with "nick taken"; '
+                    f"{got}. Between checking that a nick is free and taking it, don't await "
+                    "anything: another join runs while you wait"
+                )
+            await alice.expect(
+                {"type": "joined", "nick": nick}, f" (one {nick} joined, the others were refused)"
+            )
+            for joiner in joiners:
+                joiner.close()
+            await alice.expect({"type": "left", "nick": nick}, f" ({nick} dropped)")
+
+    run(submission, scenario)
+
+
+@pytest.mark.points(1)
 def test_join_first(submission):
     """A first message that is not a join with a nick gets "join first" and a close with 1008."""
 
@@ -290,7 +390,7 @@ def test_say_goes_to_everyone_but_the_sender(submission):
 
 @pytest.mark.points(1)
 def test_whisper_goes_to_its_target_only(submission):
-    """A whisper reaches its target as ``private``; nobody else, not even the sender, gets it."""
+    """A whisper reaches its target only, as ``private``; to nobody online, an error."""
 
     async def scenario(room: Room) -> None:
         alice, bob, carol = [await room.join(nick) for nick in ("alice", "bob", "carol")]
@@ -307,16 +407,7 @@ def test_whisper_goes_to_its_target_only(submission):
             {"type": "private", "from": "carol", "text": "probe for alice"},
             " (alice's own whisper must not come back to her)",
         )
-
-    run(submission, scenario)
-
-
-@pytest.mark.points(1)
-def test_whisper_to_nobody(submission):
-    """A whisper to a nick that is not online gets the sender "no such user: <nick>"."""
-
-    async def scenario(room: Room) -> None:
-        alice, bob = await room.join("alice"), await room.join("bob")
+        # A whisper to a nick that is not online gets the sender "no such user: <nick>".
         await alice.send({"type": "whisper", "to": "nobody", "text": "hello?"})
         await alice.expect({"type": "error", "reason": "no such user: nobody"})
         # The connection stays open and bob heard nothing: his next message is this one.
@@ -391,7 +482,7 @@ BIG = "x" * 65536
 
 @pytest.mark.points(1)
 def test_a_client_that_stops_reading_does_not_stall_the_room(submission):
-    """With one member not reading at all, the others still get every message said."""
+    """With one member not reading at all, the others still get every message said to them."""
 
     async def scenario(room: Room) -> None:
         alice, bob = await room.join("alice"), await room.join("bob")
@@ -413,5 +504,25 @@ def test_a_client_that_stops_reading_does_not_stall_the_room(submission):
             await saying
         finally:
             saying.cancel()
+            await asyncio.gather(saying, return_exceptions=True)
+
+        # Then a flood of whispers to sleepy himself, and a probe that must still reach bob.
+        async def alice_whispers() -> None:
+            for n in range(FLOOD):
+                await alice.send({"type": "whisper", "to": "sleepy", "text": f"{n} {BIG}"})
+            await alice.send({"type": "say", "text": "after the whispers"})
+
+        whispering = asyncio.create_task(alice_whispers())
+        try:
+            await bob.expect(
+                {"type": "message", "from": "alice", "text": "after the whispers"},
+                f" (alice said it after {FLOOD} whispers of 64 KiB to sleepy, who reads "
+                "nothing; a whisper that waits for its target to read stalls the whisperer: "
+                "send it with broadcast, which never waits)",
+            )
+            await whispering
+        finally:
+            whispering.cancel()
+            await asyncio.gather(whispering, return_exceptions=True)
 
     run(submission, scenario)

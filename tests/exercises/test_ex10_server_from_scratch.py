@@ -12,11 +12,14 @@ saw (a stub's NotImplementedError first of all).
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import os
 import socket
 import struct
 import threading
+import time
+from collections.abc import Callable
 from types import ModuleType
 from typing import NoReturn
 
@@ -235,23 +238,45 @@ class RawClient:
         request: bytes | None = None,
         key: str | None = None,
         what: str = "the opening handshake",
+        why: str = "",
     ) -> None:
-        """Open the connection with `request` (a plain one by default), checking the 101."""
+        """Open the connection with `request` (a plain one by default), checking the 101.
+
+        `why` says why the request must be accepted, for a server that refuses it.
+        """
         if request is None:
             key = protocol.generate_key()
             request = protocol.build_request(f"127.0.0.1:{self.server.port}", "/", key)
         self.send(request)
         head = self.read_head(what)
+        should = f"{what} must get 101 Switching Protocols" + (f" ({why})" if why else "")
         if head is None:
-            self.server.fail(f"{what}: the server closed the connection without answering")
+            self.server.fail(f"{should}; the server closed the connection without answering")
+        try:
+            response = protocol.parse_response(head)
+        except protocol.HandshakeError as error:
+            self.server.fail(f"{should}; the answer is not HTTP: {error.message}")
+        if response.status != 101:
+            body = self.read_rest(what).decode("utf-8", "replace").strip()
+            said = f": {body[:120]!r}" if body else ""
+            self.server.fail(
+                f"{should}; the server answered {response.status} {response.reason}{said}"
+            )
         try:
             # Every extension the server accepts is one we did not offer, for this check.
-            protocol.check_response(protocol.parse_response(head), key, extensions=())
+            protocol.check_response(response, key, extensions=())
         except protocol.HandshakeError as error:
-            self.server.fail(f"{what} (§4.2.2): {error.message}")
+            self.server.fail(f"{what}: the 101 is wrong (§4.2.2): {error.message}")
         # What came with the head belongs to the frames.
         rest, self.unparsed = self.unparsed, b""
         self.pending.extend(self.parser.feed(rest))
+
+    def read_rest(self, what: str) -> bytes:
+        """Everything the server sends until it closes the connection (within TIMEOUT)."""
+        rest, self.unparsed = self.unparsed, b""
+        while data := self._recv(what):
+            rest += data
+        return rest
 
     def recv_frame(self, what: str) -> Frame | None:
         """The next frame from the server, or None if it closed the connection instead."""
@@ -315,7 +340,7 @@ class RawClient:
         except ConnectionResetError:
             return
         if data:
-            self.server.fail(f"{what}: expected the TCP connection closed, got {data[:40]!r}")
+            self.server.fail(f"{what}: {rule}, but it sent {data[:40]!r}")
 
 
 # --- Echo, with real clients -----------------------------------------------------------------
@@ -324,7 +349,7 @@ class RawClient:
 SIZES = (125, 126, 65535, 65536, 2**20)  # around each length encoding (§5.2), up to 1 MiB
 
 
-@pytest.mark.points(2)
+@pytest.mark.points(1)
 def test_echo_websockets_asyncio_client(server):
     """websockets' asyncio client gets every message back, compression off or offered (§5.6)."""
     messages = ["Hello, world!", "café ☕ 🎉", "", b"", b"\x00\xff\x80 binary"]
@@ -466,73 +491,299 @@ FIREFOX = (
 )
 
 
+def upgrade(
+    server: SubmissionServer,
+    key: str,
+    *,
+    first: str = "GET / HTTP/1.1",
+    replace: dict[str, str | None] | None = None,
+    add: tuple[str, ...] = (),
+) -> bytes:
+    """A valid opening request, wrong only where a test says so.
+
+    `replace` maps a header's name to the whole line that replaces it (None: leave it out);
+    the lines in `add` come after the five a handshake needs.
+    """
+    lines: dict[str, str | None] = {
+        "Host": f"Host: 127.0.0.1:{server.port}",
+        "Upgrade": "Upgrade: websocket",
+        "Connection": "Connection: Upgrade",
+        "Sec-WebSocket-Key": f"Sec-WebSocket-Key: {key}",
+        "Sec-WebSocket-Version": "Sec-WebSocket-Version: 13",
+    }
+    lines.update(replace or {})
+    kept = [line for line in lines.values() if line is not None]
+    return ("\r\n".join([first, *kept, *add]) + "\r\n\r\n").encode("latin-1")
+
+
+def spelled(server: SubmissionServer, key: str, spell: str) -> dict[str, str | None]:
+    """The five lines of `upgrade` with their names spelled by `spell` ("lower", "upper")."""
+    values = {
+        "Host": f"127.0.0.1:{server.port}",
+        "Upgrade": "websocket",
+        "Connection": "Upgrade",
+        "Sec-WebSocket-Key": key,
+        "Sec-WebSocket-Version": "13",
+    }
+    return {name: f"{getattr(name, spell)()}: {value}" for name, value in values.items()}
+
+
 @pytest.mark.points(1)
-def test_browser_handshake(server):
-    """Chromium's and Firefox's exact requests get a 101 with no extension, then echoes (§4.2.2)."""
-    for browser, template in (("Chromium", CHROMIUM), ("Firefox", FIREFOX)):
+def test_handshake_any_spelling(server):
+    """Browsers' requests, header names and tokens in any case, repeated headers: 101 (§4.2.1)."""
+    names = "header names are case-insensitive, RFC 9110 §5.1"
+    tokens = "the Upgrade and Connection headers hold case-insensitive tokens, §4.2.1"
+
+    def browser(template: str) -> Callable[[str], bytes]:
+        return lambda key: template.format(port=server.port, key=key).encode()
+
+    def changed(**options: object) -> Callable[[str], bytes]:
+        return lambda key: upgrade(server, key, **options)
+
+    def in_case(spell: str) -> Callable[[str], bytes]:
+        return lambda key: upgrade(server, key, replace=spelled(server, key, spell))
+
+    cases = [  # what, the request for a key, why it must be accepted
+        ("Chromium's handshake", browser(CHROMIUM), ""),
+        ("Firefox's handshake (Connection: keep-alive, Upgrade)", browser(FIREFOX), ""),
+        ("a handshake with every header name in lower case", in_case("lower"), names),
+        ("a handshake with every header name in upper case", in_case("upper"), names),
+        (
+            "a handshake with 'Upgrade: WebSocket'",
+            changed(replace={"Upgrade": "Upgrade: WebSocket"}),
+            tokens,
+        ),
+        (
+            "a handshake with 'Connection: keep-alive,UPGRADE'",
+            changed(replace={"Connection": "Connection: keep-alive,UPGRADE"}),
+            tokens,
+        ),
+        (
+            "a handshake with 'Connection: keep-alive' and 'Connection: upgrade' on two lines",
+            changed(replace={"Connection": "Connection: keep-alive"}, add=("Connection: upgrade",)),
+            "a header repeated is one comma-separated list, RFC 9110 §5.3",
+        ),
+        (
+            "a handshake with 'Upgrade:websocket' (no space) and 'Connection: Upgrade \\t'",
+            changed(
+                replace={"Upgrade": "Upgrade:websocket", "Connection": "Connection: Upgrade \t"}
+            ),
+            "spaces and tabs around a header value are not part of it, RFC 9110 §5.5",
+        ),
+    ]
+    for what, build, why in cases:
         key = protocol.generate_key()
-        request = template.format(port=server.port, key=key).encode()
         with RawClient(server) as client:
-            client.handshake(request, key, f"{browser}'s handshake")
-            client.send(frame(Opcode.TEXT, f"hello from {browser}".encode()))
-            client.expect_message(
-                f"{browser}, after the handshake", Opcode.TEXT, f"hello from {browser}".encode()
-            )
+            client.handshake(build(key), key, what, why)
+            client.send(frame(Opcode.TEXT, b"hello"))
+            client.expect_message(f"{what}, then TEXT 'hello'", Opcode.TEXT, b"hello")
 
 
-def refusal(server: SubmissionServer, request: bytes, what: str) -> tuple[int, str] | None:
-    """Send a bad request; return the status and head of the answer, None if there is none.
+def refusal(server: SubmissionServer, request: bytes, what: str) -> tuple[int, str, str] | None:
+    """Send a bad request; return the status, the head and the body of the answer.
 
-    The server must close the connection after refusing (it said ``Connection: close``).
+    None if the server closed the connection without answering. The server must close the
+    connection after a refusal (it said ``Connection: close``); an acceptance is returned at
+    once, with an empty body.
     """
     with RawClient(server) as client:
         with contextlib.suppress(OSError):  # a server may hang up before reading it all
             client.send(request)
         head = client.read_head(what)
-        if head is not None:
-            client.expect_eof(f"{what}, after the refusal", "the server closes the connection")
-    if head is None:
-        return None
-    try:
-        response = protocol.parse_response(head)
-    except protocol.HandshakeError as error:
-        server.fail(f"{what}: the answer is not HTTP: {error.message}")
-    return response.status, head.decode("latin-1")
+        if head is None:
+            return None
+        try:
+            response = protocol.parse_response(head)
+        except protocol.HandshakeError as error:
+            server.fail(f"{what}: the answer is not HTTP: {error.message}")
+        if response.status == 101:
+            return 101, head.decode("latin-1"), ""
+        body = client.read_rest(f"{what}, the body of the {response.status} answer")
+    return response.status, head.decode("latin-1"), body.decode("utf-8", "replace").strip()
+
+
+def expect_refusal(
+    server: SubmissionServer,
+    what: str,
+    request: bytes,
+    statuses: tuple[int, ...],
+    why: str,
+    header: str = "",
+) -> None:
+    """`request` must get one of `statuses` (and carry `header`, lower-cased), then a close."""
+    wanted = " or ".join(str(status) for status in statuses)
+    answer = refusal(server, request, what)
+    if answer is None:
+        server.fail(
+            f"{what} must be refused with HTTP {wanted} ({why}); the server closed "
+            "the connection without answering"
+        )
+    status, head, body = answer
+    if status == 101:
+        server.fail(
+            f"{what} must be refused with HTTP {wanted} ({why}); the server accepted "
+            "it with 101 Switching Protocols"
+        )
+    if status not in statuses:
+        said = f": {body[:80]!r}" if body else ""
+        server.fail(
+            f"{what} must be refused with HTTP {wanted} ({why}); the server answered "
+            f"{head.splitlines()[0]!r}{said}"
+        )
+    if header and header not in head.lower():
+        server.fail(
+            f"{what}: the {status} answer must carry the header {header!r}, to tell "
+            "the client what it should ask for"
+        )
 
 
 @pytest.mark.points(1)
-def test_handshake_refusals(server):
-    """Bad requests get 426 (plain GET, other version) or 400 (bad key), then a close (§4.2.2)."""
-    host = f"127.0.0.1:{server.port}"
+def test_refuses_what_is_not_a_websocket_upgrade(server):
+    """No Upgrade: websocket gets 426 with Upgrade: websocket; another version 426 with 13."""
     key = protocol.generate_key()
-    plain = f"GET / HTTP/1.1\r\nHost: {host}\r\nAccept: text/html\r\n\r\n".encode()
-
-    def upgrade(*, key_header: str = f"Sec-WebSocket-Key: {key}", version: str = "13") -> bytes:
-        return (
-            f"GET / HTTP/1.1\r\nHost: {host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-            f"{key_header}\r\nSec-WebSocket-Version: {version}\r\n\r\n"
-        ).encode()
-
-    cases = [  # what, request, the statuses allowed, a header the answer must have
-        ("a plain GET", plain, (426,), None),
-        ("no Sec-WebSocket-Key", upgrade(key_header="X-Nothing: here"), (400,), None),
+    not_asked = "the client did not ask for a WebSocket"
+    upgrade_header, version_header = "upgrade: websocket", "sec-websocket-version: 13"
+    host = f"127.0.0.1:{server.port}"
+    cases = [  # what, request, the statuses allowed, why, a header the answer must have
         (
-            "a Sec-WebSocket-Key that is not base64",
-            upgrade(key_header="Sec-WebSocket-Key: *!*"),
-            (400,),
-            None,
+            "a plain GET",
+            f"GET / HTTP/1.1\r\nHost: {host}\r\nAccept: text/html\r\n\r\n".encode(),
+            (426,),
+            not_asked,
+            upgrade_header,
         ),
-        ("Sec-WebSocket-Version: 8", upgrade(version="8"), (426,), "sec-websocket-version: 13"),
+        (
+            "a handshake without Upgrade",
+            upgrade(server, key, replace={"Upgrade": None}),
+            (426,),
+            not_asked,
+            upgrade_header,
+        ),
+        (
+            "a handshake with 'Upgrade: h2c'",
+            upgrade(server, key, replace={"Upgrade": "Upgrade: h2c"}),
+            (426,),
+            "that is HTTP/2, not WebSocket",
+            upgrade_header,
+        ),
+        (
+            "a handshake with 'Upgrade: websockets'",
+            upgrade(server, key, replace={"Upgrade": "Upgrade: websockets"}),
+            (426,),
+            "the token is websocket, and 'websockets' is another token, not a match",
+            upgrade_header,
+        ),
+        (
+            "a handshake with 'Sec-WebSocket-Version: 8'",
+            upgrade(server, key, replace={"Sec-WebSocket-Version": "Sec-WebSocket-Version: 8"}),
+            (426,),
+            "only version 13 is spoken, §4.2.2",
+            version_header,
+        ),
     ]
-    for what, request, statuses, header in cases:
-        answer = refusal(server, request, what)
-        if answer is None:
-            server.fail(f"{what}: expected HTTP {statuses[0]}, the server closed without answering")
-        status, head = answer
-        if status not in statuses:
-            server.fail(f"{what}: expected HTTP {statuses[0]}, got {head.splitlines()[0]!r}")
-        if header is not None and header not in head.lower():
-            server.fail(f"{what}: the {status} answer must carry the header {header!r}")
+    for what, request, statuses, why, header in cases:
+        expect_refusal(server, what, request, statuses, why, header)
+    what = "a handshake without Sec-WebSocket-Version"
+    request = upgrade(server, key, replace={"Sec-WebSocket-Version": None})
+    expect_refusal(server, what, request, (400, 426), "the version is required, §4.2.1")
+    answer = refusal(server, request, what)
+    if answer is not None and answer[0] == 426 and version_header not in answer[1].lower():
+        server.fail(f"{what}: the 426 answer must carry the header {version_header!r}")
+
+
+@pytest.mark.points(1)
+def test_refuses_a_malformed_request(server):
+    """A request wrong in one way (method, version, Host, Connection, key, syntax) gets 400."""
+    key = protocol.generate_key()
+
+    def key_of(size: int) -> dict[str, str | None]:
+        return {"Sec-WebSocket-Key": f"Sec-WebSocket-Key: {base64.b64encode(bytes(size)).decode()}"}
+
+    no_upgrade_token = "Connection must list the token Upgrade, §4.2.1"
+    sixteen = "the key is 16 random bytes in base64, §4.1"
+    token = "a header name is a token, with no spaces, RFC 9110 §5.1 and RFC 9112 §5.1"
+    cases = [  # what, request, the statuses allowed, why
+        (
+            "a handshake with POST",
+            upgrade(server, key, first="POST / HTTP/1.1"),
+            (400, 405),
+            "a WebSocket handshake is a GET, §4.1",
+        ),
+        (
+            "a handshake in HTTP/1.0",
+            upgrade(server, key, first="GET / HTTP/1.0"),
+            (400, 505),
+            "a WebSocket handshake needs HTTP/1.1, §4.1",
+        ),
+        (
+            "a handshake without Host",
+            upgrade(server, key, replace={"Host": None}),
+            (400,),
+            "Host is required, §4.2.1 and RFC 9112 §3.2",
+        ),
+        (
+            "a handshake without Connection",
+            upgrade(server, key, replace={"Connection": None}),
+            (400, 426),
+            no_upgrade_token,
+        ),
+        (
+            "a handshake with 'Connection: keep-alive'",
+            upgrade(server, key, replace={"Connection": "Connection: keep-alive"}),
+            (400, 426),
+            no_upgrade_token,
+        ),
+        (
+            "a handshake with 'Connection: keep-alive, x-upgrade'",
+            upgrade(server, key, replace={"Connection": "Connection: keep-alive, x-upgrade"}),
+            (400, 426),
+            no_upgrade_token + ", and x-upgrade is another token",
+        ),
+        (
+            "a handshake without Sec-WebSocket-Key",
+            upgrade(server, key, replace={"Sec-WebSocket-Key": None}),
+            (400,),
+            "the key is required, §4.2.1",
+        ),
+        (
+            "a handshake with 'Sec-WebSocket-Key: *!*'",
+            upgrade(server, key, replace={"Sec-WebSocket-Key": "Sec-WebSocket-Key: *!*"}),
+            (400,),
+            "that is not base64, §4.1",
+        ),
+        (
+            "a handshake whose key is 15 bytes in base64",
+            upgrade(server, key, replace=key_of(15)),
+            (400,),
+            sixteen,
+        ),
+        (
+            "a handshake whose key is 17 bytes in base64 (24 characters too)",
+            upgrade(server, key, replace=key_of(17)),
+            (400,),
+            sixteen,
+        ),
+        (
+            "a handshake with a header line 'NoColonHere'",
+            upgrade(server, key, add=("NoColonHere",)),
+            (400,),
+            "a header line is name: value, RFC 9112 §5",
+        ),
+        (
+            "a handshake with a header 'Bad Name: x'",
+            upgrade(server, key, add=("Bad Name: x",)),
+            (400,),
+            token,
+        ),
+        (
+            "a handshake with a header 'X-Custom : x' (a space before the colon)",
+            upgrade(server, key, add=("X-Custom : x",)),
+            (400,),
+            token,
+        ),
+    ]
+    for what, request, statuses, why in cases:
+        expect_refusal(server, what, request, statuses, why)
 
     junk = [
         ("garbage", b"\x16\x03\x01\x02\x00 not HTTP at all\r\n\r\n"),
@@ -596,6 +847,11 @@ def test_closing_handshake(server):
             (4321,),
         ),
         ("an empty CLOSE", frame(Opcode.CLOSE), (1000, None)),
+        (
+            "CLOSE 1000 then TEXT 'too late' (§5.5.1: nothing is sent after a CLOSE)",
+            frame(Opcode.CLOSE, close_payload(1000)) + frame(Opcode.TEXT, b"too late"),
+            (1000,),
+        ),
     ]
     for what, data, codes in cases:
         with RawClient(server) as client:
@@ -690,9 +946,44 @@ def test_invalid_data(server):
 # --- Isolation ----------------------------------------------------------------------------
 
 
+def dribble(server: SubmissionServer, data: bytes, pace: float | None, what: str) -> bytes:
+    """Send `data` a byte every `pace` seconds (None: all at once) until the server answers.
+
+    The answer is everything the server sends until it closes the connection. Fails if it
+    says nothing within TIMEOUT (the bound of a test, not a measure of speed).
+    """
+    pieces = [data] if pace is None else [bytes([byte]) for byte in data]
+    with socket.create_connection(("127.0.0.1", server.port), timeout=pace or TIMEOUT) as sock:
+        deadline = time.monotonic() + TIMEOUT
+        answer = b""
+        for piece in pieces:
+            with contextlib.suppress(OSError):  # the server may hang up mid-request
+                sock.sendall(piece)
+            try:
+                answer = sock.recv(65536)
+            except TimeoutError:  # still silent: the next byte, at the client's pace
+                if time.monotonic() >= deadline:
+                    break
+                continue
+            except ConnectionResetError:
+                pass
+            break
+        sock.settimeout(TIMEOUT)
+        with contextlib.suppress(TimeoutError, ConnectionResetError):
+            while answer and (more := sock.recv(65536)):
+                answer += more
+    if not answer:
+        server.fail(
+            f"{what}: the server was still waiting for the rest of the head after {TIMEOUT:g} s"
+            f" (HANDSHAKE_TIMEOUT is {server.module.HANDSHAKE_TIMEOUT:g} s in this test); give "
+            "up on a client that has not sent its whole head in time, with a 408"
+        )
+    return answer
+
+
 @pytest.mark.points(1)
-def test_stalled_clients_do_not_block_others(server):
-    """Clients stalled halfway through their handshake or a frame never delay another client."""
+def test_slow_clients(server, monkeypatch):
+    """Stalled clients never delay others; a head not complete in HANDSHAKE_TIMEOUT gets 408."""
     with RawClient(server) as mid_frame, RawClient(server) as mid_head:
         mid_frame.handshake()
         whole = frame(Opcode.TEXT, b"patience is a virtue")
@@ -719,3 +1010,25 @@ def test_stalled_clients_do_not_block_others(server):
             "the client stalled mid-frame, once it finishes", Opcode.TEXT, b"patience is a virtue"
         )
         mid_head.handshake(request[30:], key, "the client stalled mid-head, once it finishes")
+
+    # A head that is not all there within HANDSHAKE_TIMEOUT seconds: sent in part then
+    # stalled, or dribbled so that every read gets a byte (the limit is for the whole head).
+    monkeypatch.setattr(server.module, "HANDSHAKE_TIMEOUT", 0.2)
+    request = protocol.build_request(f"127.0.0.1:{server.port}", "/", protocol.generate_key())
+    slow = [
+        ("half a request head, then nothing", request[:40], None),
+        (
+            "a request head that never ends, a byte every 20 ms",
+            b"GET / HTTP/1.1\r\nX: " + b"z" * 4000,
+            0.02,
+        ),
+    ]
+    for what, data, pace in slow:
+        answer = dribble(server, data, pace, what)
+        end = protocol.find_head_end(answer)
+        status = protocol.parse_response(answer[:end]).status if end else None
+        if status != 408:
+            server.fail(
+                f"{what}: after HANDSHAKE_TIMEOUT, expected HTTP 408 Request Timeout then a "
+                f"close, got {answer[:60]!r}"
+            )

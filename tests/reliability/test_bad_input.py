@@ -52,6 +52,7 @@ class Ex10Server(Service):
         assert spec is not None and spec.loader is not None
         self.module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(self.module)
+        self.module.HANDSHAKE_TIMEOUT = HANDSHAKE_TIMEOUT
         self._server: asyncio.Server | None = None
 
     async def _start(self) -> tuple[str, int]:
@@ -151,7 +152,7 @@ def run_tap() -> Running:
 def run_ex10() -> Running:
     server = Ex10Server().start()
     limit = server.module.MAX_MESSAGE_SIZE
-    target = Target("ex10", "ex10", server.host, server.port, "/", limit, 0)
+    target = Target("ex10", "ex10", server.host, server.port, "/", limit, HANDSHAKE_TIMEOUT)
     return Running(server, target, crashes_of(server), lambda: EchoClient(server.url), server.stop)
 
 
