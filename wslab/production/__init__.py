@@ -8,7 +8,7 @@
 - `limits`: message size, rate and connection limits.
 """
 
-from .nginx import Nginx, find_nginx, reverse_proxy
+from .nginx import Nginx, access_log, find_nginx, reverse_proxy
 from .proxy import BROKEN, ProxyConfig, UserSpaceProxy, user_space_proxy
 from .relay import Cut, Link, Relay, relay, tls_records
 
@@ -19,6 +19,7 @@ __all__ = [
     "Nginx",
     "ProxyConfig",
     "Relay",
+    "access_log",
     "UserSpaceProxy",
     "find_nginx",
     "relay",

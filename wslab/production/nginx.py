@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import shutil
 import signal
 import socket
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -31,8 +33,14 @@ STOP_GRACE = 2.0
 START_ATTEMPTS = 3
 
 
+#: Set this environment variable to 1 to use the user-space proxy even where nginx is installed.
+NO_NGINX = "WSLAB_NO_NGINX"
+
+
 def find_nginx() -> str | None:
-    """The nginx executable, or None when nginx is not installed."""
+    """The nginx executable, or None when nginx is not installed (or `NO_NGINX` is set)."""
+    if os.environ.get(NO_NGINX) == "1":
+        return None
     found = shutil.which("nginx")
     if found:
         return found
@@ -149,6 +157,20 @@ class Nginx(Service):
                 return
             except TimeoutError:
                 self._log.error(f"nginx {process.pid} did not stop: SIGKILL")
+
+
+def access_log(proxy: Nginx | UserSpaceProxy, lines: int, timeout: float = 5.0) -> list[str]:
+    """The proxy's access log once it holds at least `lines` lines (TimeoutError if it doesn't).
+
+    A proxy writes a request's line when the request ends, which for a WebSocket is when
+    the connection is closed: a moment after the client has seen it closed.
+    """
+    deadline = time.monotonic() + timeout
+    while len(log := proxy.access_log()) < lines:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"the access log has {len(log)} lines, not {lines}")
+        time.sleep(0.01)
+    return log
 
 
 def reverse_proxy(

@@ -36,8 +36,8 @@ from .._streams import StreamService, no_delay
 CLIENT_TO_SERVER = "C→S"
 SERVER_TO_CLIENT = "S→C"
 READ_SIZE = 65_536
-#: First bytes kept per recorded chunk.
-KEEP = 64
+#: First bytes kept per recorded chunk (enough for a handshake and small messages).
+KEEP = 4096
 
 
 @dataclass(frozen=True)
