@@ -118,7 +118,7 @@ http {{
         location / {{
             proxy_pass http://{upstream};
             proxy_http_version {config.http_version};
-{upgrade}            proxy_read_timeout {config.read_timeout:g}s;
+{upgrade}            proxy_read_timeout {round(config.read_timeout * 1000)}ms;
         }}
     }}
 }}

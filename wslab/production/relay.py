@@ -186,6 +186,8 @@ class Relay(StreamService):
         last = 0.0
         try:
             while data := await self._read(pair, direction, reader):
+                if pair.cut:
+                    continue  # after a cut, nothing more goes through: read to the end, drop
                 self._record(pair.conn, direction, data)
                 data = self._rewrite(pair, direction, data)
                 data, cut_here = self._watch(pair, direction, data)
@@ -212,12 +214,25 @@ class Relay(StreamService):
                 writer.write(data)
                 await writer.drain()
                 if cut_here:
-                    pair.cut = True
-                    self.cuts += 1
-                    pair.hang_up()
+                    self._cut(pair, writer)
                     return
         except (ConnectionError, OSError):
             pair.hang_up(abort=False)
+
+    def _cut(self, pair: _Pair, writer: asyncio.StreamWriter) -> None:
+        """Hang up on both sides, so that the frame just written arrives and nothing after it.
+
+        The side that gets the frame gets an end of file right behind it (a half-close: no
+        reset, which could destroy the frame in its socket buffer before it is read); the
+        other side is reset at once, and whatever it was owed is dropped (see `_pump`).
+        """
+        pair.cut = True
+        self.cuts += 1
+        for side in pair.writers:
+            if side is not writer:
+                side.transport.abort()
+        if writer.can_write_eof():
+            writer.write_eof()
 
     # --- hooks (the user-space reverse proxy overrides them) --------------------------------
 
