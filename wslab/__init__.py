@@ -11,7 +11,7 @@ Everything runs in background threads of the kernel, each with its own event loo
     wslab.stop_all()
 """
 
-from . import protocol, tls
+from . import production, protocol, tls
 from ._process import ProcessServer
 from ._service import Service, running, stop_all
 from .builtin import echo_server, push_server
@@ -42,6 +42,7 @@ __all__ = [
     "echo_server",
     "http_server",
     "inspector",
+    "production",
     "protocol",
     "push_server",
     "running",
