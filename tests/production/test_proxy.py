@@ -34,6 +34,13 @@ def test_rewrite_request_as_nginx_does():
     assert fixed.headers.get("Sec-WebSocket-Key") == "x" * 24
 
 
+def test_bad_settings_are_refused_early():
+    """A timeout nginx cannot take, or an HTTP version it does not speak, is a ValueError."""
+    for bad in ({"read_timeout": 0}, {"read_timeout": -1}, {"http_version": "2"}):
+        with pytest.raises(ValueError):
+            ProxyConfig(**bad)
+
+
 def test_nginx_config_has_the_three_settings():
     """The fixed config sets 1.1, both headers and the timeout; the broken one only 1.0."""
     good = nginx_config(ProxyConfig(read_timeout=2), 8080, "127.0.0.1:9", "/tmp/w")
@@ -87,12 +94,17 @@ def test_read_timeout_cuts_a_silent_connection_and_pings_keep_it(use_nginx):
 
 
 def test_stop_all_stops_nginx():
-    """nginx's process is gone after wslab.stop_all(), and so is its folder's pid file's owner."""
+    """After wslab.stop_all() nginx's process and its folder are gone; its log is still readable."""
     assert find_nginx()
     proxy = reverse_proxy(wslab.echo_server(), nginx=True)
-    pid = proxy.pid
+    pid, folder = proxy.pid, proxy.workdir
     os.kill(pid, 0)  # running
+    with wslab.connect(proxy.url) as ws:
+        ws.request("hi")
+    access_log(proxy, lines=1)
     wslab.stop_all()
+    assert not folder.exists()
+    assert proxy.access_log() == ['127.0.0.1 "GET / HTTP/1.1" 101']  # kept after the stop
     deadline = time.monotonic() + 5
     with pytest.raises(ProcessLookupError):
         while time.monotonic() < deadline:

@@ -72,20 +72,23 @@ class Nginx(Service):
         self.pid: int | None = None
         self._upstream = f"{parts.hostname}:{parts.port}"
         self._process: asyncio.subprocess.Process | None = None
+        self._kept: dict[str, list[str]] = {}  # the logs, kept when the folder goes
 
     # --- public API ------------------------------------------------------------------------
 
     def access_log(self) -> list[str]:
         """nginx's access log: one line per finished request, ``address "request" status``."""
-        path = self.workdir / "access.log" if self.workdir else None
-        if path is None or not path.exists():
-            return []
-        return path.read_text().splitlines()
+        return self._read_log("access.log")
 
     def error_log(self) -> list[str]:
         """nginx's error log (``info`` level: it says why a connection was closed)."""
-        path = self.workdir / "error.log" if self.workdir else None
-        return path.read_text().splitlines() if path and path.exists() else []
+        return self._read_log("error.log")
+
+    def _read_log(self, name: str) -> list[str]:
+        if name in self._kept:
+            return self._kept[name]
+        path = self.workdir / name if self.workdir else None
+        return path.read_text(errors="replace").splitlines() if path and path.exists() else []
 
     def __repr__(self) -> str:
         state = "running" if self.running else "stopped"
@@ -100,24 +103,26 @@ class Nginx(Service):
             port = free_port()
             conf = self.workdir / "nginx.conf"
             conf.write_text(nginx_config(self.config, port, self._upstream, str(self.workdir)))
-            self._process = await asyncio.create_subprocess_exec(
-                self.executable,
-                "-p",
-                str(self.workdir),
-                "-c",
-                str(conf),
-                "-e",
-                str(self.workdir / "error.log"),
-                stdin=asyncio.subprocess.DEVNULL,
-                stdout=asyncio.subprocess.DEVNULL,
-                stderr=asyncio.subprocess.PIPE,
-                start_new_session=True,
-            )
+            # nginx's own messages (a bad directive...) go to a file: nobody reads a pipe.
+            with open(self.workdir / "stderr.log", "wb") as stderr:
+                self._process = await asyncio.create_subprocess_exec(
+                    self.executable,
+                    "-p",
+                    str(self.workdir),
+                    "-c",
+                    str(conf),
+                    "-e",
+                    str(self.workdir / "error.log"),
+                    stdin=asyncio.subprocess.DEVNULL,
+                    stdout=asyncio.subprocess.DEVNULL,
+                    stderr=stderr,
+                    start_new_session=True,
+                )
             self.pid = self._process.pid
             if await self._listening(port):
                 return LOOPBACK, port
-            error = (await self._process.stderr.read()).decode(errors="replace").strip()
             await self._end()
+            error = "\n".join(self._read_log("stderr.log")[-3:])
             if "Address already in use" not in error:
                 break
         shutil.rmtree(self.workdir, ignore_errors=True)
@@ -141,8 +146,9 @@ class Nginx(Service):
     async def _stop(self) -> None:
         await self._end()
         if self.workdir is not None:
-            # The logs stay readable after a stop: they go with the process that read them.
-            self._log.info(f"nginx logs in {self.workdir}")
+            # The folder goes; its logs stay readable from this object.
+            self._kept = {name: self._read_log(name) for name in ("access.log", "error.log")}
+            shutil.rmtree(self.workdir, ignore_errors=True)
 
     async def _end(self) -> None:
         process = self._process

@@ -54,6 +54,12 @@ class ProxyConfig:
     read_timeout: float = 60.0
     """``proxy_read_timeout``, seconds: how long the server may stay silent."""
 
+    def __post_init__(self) -> None:
+        if self.http_version not in ("1.0", "1.1"):
+            raise ValueError(f"http_version must be '1.0' or '1.1', not {self.http_version!r}")
+        if not self.read_timeout >= 0.001:
+            raise ValueError(f"read_timeout must be at least 1 ms, not {self.read_timeout!r}")
+
 
 #: A configuration that works for WebSockets.
 WORKING = ProxyConfig()
