@@ -30,11 +30,11 @@ def test_sigterm(target, code):
 
 def test_jitter_spreads_the_herd():
     """Every client gets 1001 and comes back; with full jitter the busiest 50 ms is far calmer."""
-    fixed = asyncio.run(shutdown.herd(clients=30, delay=0.5, jitter=False))
-    jittered = asyncio.run(shutdown.herd(clients=30, delay=0.5, jitter=True))
+    fixed = asyncio.run(shutdown.herd(clients=40, delay=1.0, jitter=False))
+    jittered = asyncio.run(shutdown.herd(clients=40, delay=1.0, jitter=True))
     for herd in (fixed, jittered):
         assert set(herd.close_codes) == {1001}
-        assert len(herd.arrivals.times) == 30
+        assert len(herd.arrivals.times) == 40
     assert jittered.arrivals.peak(0.05) * 2 < fixed.arrivals.peak(0.05)
 
 
