@@ -161,7 +161,7 @@ class UserSpaceProxy(Relay):
                 return await super()._read(pair, direction, reader)
         except TimeoutError:
             self._log.info(f"connection {pair.conn}: upstream timed out, closing")
-            pair.hang_up(abort=False)
+            pair.hang_up()
             return b""
 
     def _rewrite(self, pair: _Pair, direction: str, data: bytes) -> bytes:

@@ -103,12 +103,10 @@ class _Pair:
         self.request_line: str | None = None
         self.status: str | None = None
 
-    def hang_up(self, abort: bool = True) -> None:
+    def hang_up(self) -> None:
+        """Close both connections (what a proxy does when one side fails or times out)."""
         for writer in self.writers:
-            if abort:
-                writer.transport.abort()
-            else:
-                writer.close()
+            writer.close()
 
 
 class Relay(StreamService):
@@ -217,7 +215,7 @@ class Relay(StreamService):
                     self._cut(pair, writer)
                     return
         except (ConnectionError, OSError):
-            pair.hang_up(abort=False)
+            pair.hang_up()
 
     def _cut(self, pair: _Pair, writer: asyncio.StreamWriter) -> None:
         """Hang up on both sides, so that the frame just written arrives and nothing after it.
