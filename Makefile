@@ -44,7 +44,19 @@ $(CHROMIUM):
 	  echo "The browser tests need Debian's chromium: sudo apt-get install chromium"; exit 1; \
 	fi
 
-test: $(TESTS) $(CHROMIUM)
+# Lesson 07 and its tests run a real nginx (unprivileged, from a temporary folder). Installed
+# here when missing; without it the lesson falls back to wslab's user-space proxy.
+NGINX := /usr/sbin/nginx
+
+$(NGINX):
+	@if [ "$$(id -u)" = 0 ]; then \
+	  DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx >/dev/null; \
+	else \
+	  echo "The proxy tests need Debian's nginx: sudo apt-get install nginx"; exit 1; \
+	fi
+
+test: $(TESTS) $(CHROMIUM) $(NGINX)
 	$(BIN)/ruff check wslab tests benchmarks
 	$(BIN)/python -m wslab exercises build --check
 	$(BIN)/python -m pytest $(NBVAL) tests notebooks

@@ -14,7 +14,7 @@ Platforms: tested on Linux; portable calls only (macOS works the same way); on W
 asyncio's default loop allows (see the README's "wslab in one screen" for what does not, yet).
 """
 
-from . import protocol, tls
+from . import production, protocol, tls
 from ._process import ProcessServer, serve_process
 from ._registry import running, stop_all
 from ._service import Service
@@ -46,6 +46,7 @@ __all__ = [
     "echo_server",
     "http_server",
     "inspector",
+    "production",
     "protocol",
     "push_server",
     "running",
