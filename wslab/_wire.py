@@ -148,6 +148,7 @@ class DirectionDecoder:
         self.mode = "http"
         self._buffer = bytearray()
         self._skip_body = 0
+        self._waiting: dict[str, Any] | None = None  # a head whose body is still arriving
         self._parser = protocol.FrameParser(strict=False, max_payload=MAX_FRAME)
         self._pending = bytearray()  # raw bytes fed to the frame parser, not yet attributed
 
@@ -164,9 +165,16 @@ class DirectionDecoder:
     def _http(self) -> Iterator[dict[str, Any]]:
         while self._buffer and self.mode == "http":
             if self._skip_body:
+                # The body is kept in the head's record (its first PAYLOAD_KEEP bytes), which
+                # is yielded once the body is complete: Socket.IO's long polling lives there.
                 skipped = min(self._skip_body, len(self._buffer))
+                assert self._waiting is not None
+                room = max(0, PAYLOAD_KEEP - len(self._waiting["payload"]))
+                self._waiting["payload"] += bytes(self._buffer[: min(skipped, room)])
                 del self._buffer[:skipped]
                 self._skip_body -= skipped
+                if not self._skip_body:
+                    yield self._body_done()
                 continue
             end = protocol.find_head_end(bytes(self._buffer))
             if end is None:
@@ -176,7 +184,11 @@ class DirectionDecoder:
             head = bytes(self._buffer[:end])
             del self._buffer[:end]
             try:
-                yield self._head(head)
+                fields = self._head(head)
+                if self._skip_body:
+                    self._waiting = fields
+                else:
+                    yield fields
             except protocol.HandshakeError as exc:
                 self._buffer[:0] = head
                 yield self._give_up(f"not HTTP: {exc}")
@@ -212,7 +224,13 @@ class DirectionDecoder:
             "start_line": start_line,
             "headers": message.headers,
             "body_length": body,
+            "payload": b"",
         }
+
+    def _body_done(self) -> dict[str, Any]:
+        fields, self._waiting = self._waiting, None
+        assert fields is not None
+        return fields
 
     def _give_up(self, error: str) -> dict[str, Any]:
         self.mode = "opaque"
