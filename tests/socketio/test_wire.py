@@ -54,8 +54,8 @@ def test_polling_bodies_decode_to_the_conversation():
     opening = packets.parse_engine(server_says[0])
     assert opening.type is packets.EngineType.OPEN and '"sid":' in opening.data
     assert f'40{{"sid":"{sid}"}}' in server_says
-    assert client_says[:2] == ["GET (no sid)", "40"]
-    assert '421["chat message","hi"]' in client_says
+    assert client_says[0] == "GET (no sid)"
+    assert client_says.index("40") < client_says.index('421["chat message","hi"]')
     assert "431[1]" in server_says and '42["chat message","hi",1]' in server_says
     assert not [r for r in rows if "not Engine.IO" in r.meaning or r.transport == "?"]
 
