@@ -55,7 +55,7 @@ def test_polling_bodies_decode_to_the_conversation():
     assert opening.type is packets.EngineType.OPEN and '"sid":' in opening.data
     assert f'40{{"sid":"{sid}"}}' in server_says
     assert client_says[0] == "GET (no sid)"
-    assert client_says.index("40") < client_says.index('421["chat message","hi"]')
+    assert client_says.index("40{}") < client_says.index('421["chat message","hi"]')
     assert "431[1]" in server_says and '42["chat message","hi",1]' in server_says
     assert not [r for r in rows if "not Engine.IO" in r.meaning or r.transport == "?"]
 
@@ -67,7 +67,7 @@ def test_upgrade_probe_then_packets_in_frames():
     rows = wire(tap.frames())
     client_ws = texts(rows, CLIENT_TO_SERVER, "websocket")
     server_ws = texts(rows, SERVER_TO_CLIENT, "websocket")
-    assert client_ws[1:3] == ["2probe", "5"]  # after the handshake: probe, then upgrade
+    assert client_ws[1:4] == ["2probe", "5", "40{}"]  # probe, upgrade, then connect
     assert server_ws.index("3probe") < server_ws.index("431[1]")
     assert '421["chat message","hi"]' in client_ws
     frames = [r for r in rows if r.transport == "websocket" and r.packet[0].isdigit()]
@@ -101,3 +101,4 @@ def test_plain_http_and_refusals_are_named():
     rows = wire(tap.frames())
     assert rows[0].packet == "GET /" and rows[0].transport == "http"
     assert [r for r in rows if r.meaning.startswith("refused")]
+

@@ -85,8 +85,8 @@ def _http_rows(r: WireRecord, row) -> Iterator[PacketRow]:
             yield row("websocket", "HTTP 101", "Switching Protocols: the WebSocket is open", r.size)
         elif status != "200":
             yield row("http", r.start_line[9:], f"refused: {body.decode(errors='replace')}", r.size)
-        elif body == b"ok":
-            yield row("polling", "200 ok", "the server took the POSTed packets", r.size)
+        elif body.lower() == b"ok":
+            yield row("polling", "200 OK", "the server took the POSTed packets", r.size)
         else:
             yield from _body_rows(body, r, row)
         return
