@@ -14,6 +14,7 @@ for your own handlers: ``@server.sio.on("event")``.
 
 from __future__ import annotations
 
+import asyncio
 from importlib import resources
 from typing import Any
 
@@ -78,7 +79,13 @@ class SocketIOServer(Service):
 
     async def _stop(self) -> None:
         if self.sio.eio.sockets:  # close every session: Engine.IO close, WebSocket close
-            await self.sio.eio.disconnect()
+            try:
+                async with asyncio.timeout(SHUTDOWN_TIMEOUT):
+                    await self.sio.eio.disconnect()
+            except TimeoutError:
+                # A session whose client already left waits forever for its queue to drain;
+                # aiohttp's cleanup below closes its connection anyway.
+                self._log.info("sessions still closing; closing their connections")
         await self.sio.shutdown()
         if self._runner is not None:
             await self._runner.cleanup()
