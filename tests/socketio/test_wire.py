@@ -101,4 +101,3 @@ def test_plain_http_and_refusals_are_named():
     rows = wire(tap.frames())
     assert rows[0].packet == "GET /" and rows[0].transport == "http"
     assert [r for r in rows if r.meaning.startswith("refused")]
-
