@@ -10,6 +10,7 @@ await is bounded by TIMEOUT; no test measures speed.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from types import ModuleType
 
 import pytest
@@ -64,13 +65,15 @@ def run(scenario):
     return asyncio.run(asyncio.wait_for(scenario, TIMEOUT * 2))
 
 
+@contextlib.asynccontextmanager
 async def opened(server, submission: ModuleType, namespace: str | None = "/"):
-    """A WebSocket with the session opened (and `namespace` connected) by the submission."""
-    websocket = await ws_connect(server.ws_url, proxy=None, open_timeout=TIMEOUT)
-    await asyncio.wait_for(submission.open_session(websocket), TIMEOUT)
-    if namespace is not None:
-        await asyncio.wait_for(submission.connect(websocket, namespace), TIMEOUT)
-    return websocket
+    """A WebSocket with the session opened (and `namespace` connected) by the submission;
+    closed on the way out, whatever the submission did."""
+    async with ws_connect(server.ws_url, proxy=None, open_timeout=TIMEOUT) as websocket:
+        await asyncio.wait_for(submission.open_session(websocket), TIMEOUT)
+        if namespace is not None:
+            await asyncio.wait_for(submission.connect(websocket, namespace), TIMEOUT)
+        yield websocket
 
 
 @pytest.mark.points(1)
@@ -94,8 +97,7 @@ def test_connect_to_the_default_namespace(submission):
     server, seen = start()
 
     async def scenario():
-        websocket = await opened(server, submission, None)
-        async with websocket:
+        async with opened(server, submission, None) as websocket:
             return await asyncio.wait_for(submission.connect(websocket, "/"), TIMEOUT)
 
     sid = run(scenario())
@@ -108,8 +110,7 @@ def test_connect_to_another_namespace(submission):
     server, seen = start()
 
     async def scenario():
-        websocket = await opened(server, submission, None)
-        async with websocket:
+        async with opened(server, submission, None) as websocket:
             return await asyncio.wait_for(submission.connect(websocket, "/chat"), TIMEOUT)
 
     sid = run(scenario())
@@ -122,8 +123,7 @@ def test_refused_namespace_raises(submission):
     server, _ = start()
 
     async def scenario():
-        websocket = await opened(server, submission, None)
-        async with websocket:
+        async with opened(server, submission, None) as websocket:
             with pytest.raises(ConnectionRefusedError):
                 await asyncio.wait_for(submission.connect(websocket, "/private"), TIMEOUT)
 
@@ -136,8 +136,7 @@ def test_call_returns_the_ack(submission):
     server, _ = start()
 
     async def scenario():
-        websocket = await opened(server, submission, "/")
-        async with websocket:
+        async with opened(server, submission, "/") as websocket:
             await asyncio.wait_for(submission.connect(websocket, "/chat"), TIMEOUT)
             on_root = await asyncio.wait_for(
                 submission.call(websocket, "/", "add", [2, 3], 1), TIMEOUT
@@ -156,8 +155,7 @@ def test_call_waits_for_the_ack_with_its_own_id(submission):
     server, _ = start(async_handlers=False)  # events handled in order: ack 7 comes first
 
     async def scenario():
-        websocket = await opened(server, submission, "/")
-        async with websocket:
+        async with opened(server, submission, "/") as websocket:
             await websocket.send('427["add",10,20]')  # another caller's question
             return await asyncio.wait_for(
                 submission.call(websocket, "/", "add", [1, 2], 8), TIMEOUT
@@ -172,9 +170,10 @@ def test_receives_a_broadcast(submission):
     server, _ = start()
 
     async def scenario():
-        alice = await opened(server, submission, "/chat")
-        bob = await opened(server, submission, "/chat")
-        async with alice, bob:
+        async with (
+            opened(server, submission, "/chat") as alice,
+            opened(server, submission, "/chat") as bob,
+        ):
             size = await asyncio.wait_for(
                 submission.call(alice, "/chat", "shout", ["hi"], 1), TIMEOUT
             )
@@ -190,8 +189,7 @@ def test_answers_pings_of_a_fast_server(submission):
     server, _ = start(ping_interval=0.05, ping_timeout=0.3)
 
     async def scenario():
-        websocket = await opened(server, submission, "/")
-        async with websocket:
+        async with opened(server, submission, "/") as websocket:
             await asyncio.wait_for(submission.call(websocket, "/", "later", [1.0], 1), TIMEOUT)
             return tuple(await asyncio.wait_for(submission.next_event(websocket, "/"), TIMEOUT))
 
@@ -204,8 +202,7 @@ def test_session_closed_by_the_server(submission):
     server, _ = start()
 
     async def scenario():
-        websocket = await opened(server, submission, "/")
-        async with websocket:
+        async with opened(server, submission, "/") as websocket:
             await websocket.send('42["bye"]')
             with pytest.raises(ConnectionError):
                 await asyncio.wait_for(submission.next_event(websocket, "/"), TIMEOUT)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from urllib.parse import parse_qs, urlsplit
 
 from .. import protocol
-from .._wire import WireRecord
+from .._wire import CLIENT_TO_SERVER, SERVER_TO_CLIENT, WireRecord
 from . import packets
 
 #: The longest packet text a row shows (the rest becomes "…").
@@ -39,10 +39,18 @@ class PacketRow:
 
 
 class PacketTable(list[PacketRow]):
-    """Rows that print as a table, one line each."""
+    """Rows that print as a table, one line each (in the order the tap saw them)."""
+
+    def client(self) -> PacketTable:
+        """Only what the client sent: its own order, whatever the server did meanwhile."""
+        return PacketTable(r for r in self if r.direction == CLIENT_TO_SERVER)
+
+    def server(self) -> PacketTable:
+        """Only what the server sent."""
+        return PacketTable(r for r in self if r.direction == SERVER_TO_CLIENT)
 
     def __str__(self) -> str:
-        head = f"{'#':>3}  {'conn':>4}  dir  {'transport':<9}  {'packet':<{WIDTH}}  meaning"
+        head = f"{'conn':>4}  dir  {'transport':<9}  {'packet':<{WIDTH}}  meaning"
         return "\n".join([head, *map(self._row, self)])
 
     __repr__ = __str__
@@ -53,10 +61,7 @@ class PacketTable(list[PacketRow]):
     @staticmethod
     def _row(r: PacketRow) -> str:
         shown = r.packet if len(r.packet) <= WIDTH else r.packet[: WIDTH - 1] + "…"
-        return (
-            f"{r.seq:>3}  {r.conn:>4}  {r.direction}  {r.transport:<9}  {shown:<{WIDTH}}  "
-            f"{r.meaning}"
-        )
+        return f"{r.conn:>4}  {r.direction}  {r.transport:<9}  {shown:<{WIDTH}}  {r.meaning}"
 
 
 def wire(records: Iterable[WireRecord]) -> PacketTable:
