@@ -61,7 +61,7 @@ class WireRecord:
     length: int = 0
     """Payload length from the frame header."""
     payload: bytes = b""
-    """The payload, unmasked (the first `PAYLOAD_KEEP` bytes)."""
+    """The payload, unmasked (the first `PAYLOAD_KEEP` bytes); for HTTP, the body."""
     error: str = ""
 
     def numbered(self, seq: int) -> WireRecord:

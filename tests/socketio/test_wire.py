@@ -101,3 +101,29 @@ def test_plain_http_and_refusals_are_named():
     rows = wire(tap.frames())
     assert rows[0].packet == "GET /" and rows[0].transport == "http"
     assert [r for r in rows if r.meaning.startswith("refused")]
+
+
+def test_binary_attachments_on_both_transports():
+    """Bytes travel as a binary attachment: base64 after 'b' in a polling body, a binary
+    frame on a WebSocket; the event before them announces one attachment."""
+    server = wslab.socketio_server("binary", chat=False, ping_interval=1, ping_timeout=1)
+    server.sio.on("echo", lambda sid, data: data)  # the ack carries the bytes back
+    for transports, carrier in ((["polling"], "polling"), (["websocket"], "websocket")):
+        tap = wslab.tap(server, name=f"tap-{carrier}")
+
+        async def main():
+            client = socketio.AsyncSimpleClient()
+            await client.connect(tap.url, transports=transports, wait_timeout=TIMEOUT)
+            answer = await client.call("echo", b"\x00\x01\xfe\xff", timeout=TIMEOUT)
+            await client.disconnect()
+            return answer
+
+        assert asyncio.run(asyncio.wait_for(main(), TIMEOUT * 2)) == b"\x00\x01\xfe\xff"
+        rows = wire(tap.frames())
+        sent = texts(rows, CLIENT_TO_SERVER, carrier)
+        event = next(p for p in sent if p.startswith("45"))
+        assert event == '451-1["echo",{"_placeholder":true,"num":0}]'
+        attachment = [r for r in rows if r.meaning.startswith("binary data (4 B)")]
+        assert {r.direction for r in attachment} == {CLIENT_TO_SERVER, SERVER_TO_CLIENT}
+        if carrier == "polling":
+            assert "bAAH+/w==" in sent
