@@ -111,9 +111,9 @@ def test_binary_attachments_on_both_transports():
     for transports, carrier in ((["polling"], "polling"), (["websocket"], "websocket")):
         tap = wslab.tap(server, name=f"tap-{carrier}")
 
-        async def main():
+        async def main(url=tap.url, transports=transports):
             client = socketio.AsyncSimpleClient()
-            await client.connect(tap.url, transports=transports, wait_timeout=TIMEOUT)
+            await client.connect(url, transports=transports, wait_timeout=TIMEOUT)
             answer = await client.call("echo", b"\x00\x01\xfe\xff", timeout=TIMEOUT)
             await client.disconnect()
             return answer
