@@ -6,6 +6,8 @@ the live bytes of python-socketio are checked in test_wire.py.
 
 from __future__ import annotations
 
+import hypothesis
+import hypothesis.strategies as st
 import pytest
 
 from wslab.socketio.packets import (
@@ -85,7 +87,7 @@ class TestSocket:
         assert encode_socket(packet) == text
 
     @pytest.mark.parametrize(
-        "text", ["", "9", '2{"a":1}', "2[1]", "3[1]", "31", "2[", "5[]", "5x-[]"]
+        "text", ["", "9", '2{"a":1}', "2[1]", "3[1]", "31", "2[", "5[]", "5x-[]", "0NaN"]
     )
     def test_invalid_packets_are_refused(self, text):
         """Unknown types, events without a name, acks without an id or list, bad JSON."""
@@ -115,3 +117,26 @@ class TestExplain:
     def test_message_that_is_not_socketio_is_said_so(self):
         """A message whose data is not a Socket.IO packet is named as such, not hidden."""
         assert "not Socket.IO" in explain(parse_engine("4hello"))
+
+
+class TestAnyInput:
+    """Whatever arrives, the decoder answers with a packet or a PacketError, never a crash."""
+
+    @hypothesis.given(st.text(max_size=60) | st.binary(max_size=60))
+    def test_any_body_parses_or_is_refused(self, body):
+        """A polling body that is not Engine.IO raises PacketError; one that is gets explained."""
+        try:
+            found = parse_payload(body)
+        except PacketError:
+            return
+        for packet in found:
+            assert isinstance(explain(packet), str)
+
+    @hypothesis.given(st.sampled_from("0123456"), st.text(max_size=40))
+    def test_any_socket_packet_parses_or_is_refused(self, kind, rest):
+        """Any type digit followed by anything: a SocketPacket that encodes back, or PacketError."""
+        try:
+            packet = parse_socket(kind + rest)
+        except PacketError:
+            return
+        assert parse_socket(encode_socket(packet)) == packet

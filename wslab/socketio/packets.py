@@ -160,7 +160,7 @@ def parse_socket(text: str) -> SocketPacket:
     data = None
     if rest:
         try:
-            data = json.loads(rest)
+            data = json.loads(rest, parse_constant=_not_json)
         except ValueError:
             raise PacketError(f"the data of a Socket.IO packet is JSON: {rest[:30]!r}") from None
     if kind in (SocketType.EVENT, SocketType.BINARY_EVENT) and not (
@@ -172,6 +172,12 @@ def parse_socket(text: str) -> SocketPacket:
     ):
         raise PacketError(f"an ack carries an id and a list of values: {text[:30]!r}")
     return SocketPacket(kind, namespace, ack_id, data, attachments)
+
+
+def _not_json(name: str) -> Any:
+    # Python's json reads NaN and Infinity, which are not JSON (RFC 8259) and not equal to
+    # themselves: refuse them like any other invalid data.
+    raise ValueError(f"{name} is not JSON")
 
 
 def encode_socket(packet: SocketPacket) -> str:
