@@ -35,11 +35,13 @@ def test_environment_yml_and_pyproject_name_the_same_dependencies():
     conda_side = dict(
         requirement(spec)
         for spec in environment["dependencies"]
-        if isinstance(spec, str) and not spec.startswith(("python", "pip"))
+        if isinstance(spec, str) and requirement(spec)[0] not in ("python", "pip")
     )
     assert conda_side == pip_side
     python = next(
-        s for s in environment["dependencies"] if isinstance(s, str) and s.startswith("python")
+        s
+        for s in environment["dependencies"]
+        if isinstance(s, str) and requirement(s)[0] == "python"
     )
     assert requirement(python)[1] == project["requires-python"]
 

@@ -52,8 +52,19 @@ __all__ = [
     "running",
     "serve",
     "serve_process",
+    "socketio_server",
     "start_bots",
     "stop_all",
     "tap",
     "tls",
 ]
+
+
+def socketio_server(name: str = "socketio", **options):
+    """Start a python-socketio server (lesson 10); see `wslab.socketio.socketio_server`.
+
+    Imported on first use: python-socketio and aiohttp take most of a second to import.
+    """
+    from .socketio import socketio_server as start
+
+    return start(name, **options)

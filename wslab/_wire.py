@@ -62,7 +62,7 @@ class WireRecord:
     length: int = 0
     """Payload length from the frame header."""
     payload: bytes = b""
-    """The payload, unmasked (the first `PAYLOAD_KEEP` bytes)."""
+    """The payload, unmasked (the first `PAYLOAD_KEEP` bytes); for HTTP, the body."""
     error: str = ""
 
     def numbered(self, seq: int) -> WireRecord:
@@ -167,6 +167,7 @@ class DirectionDecoder:
         self.mode = Mode.HTTP
         self._buffer = bytearray()
         self._skip_body = 0
+        self._waiting: dict[str, Any] | None = None  # a head whose body is still arriving
         self._parser = protocol.FrameParser(strict=False, max_payload=MAX_FRAME)
         self._pending = bytearray()  # raw bytes fed to the frame parser, not yet attributed
 
@@ -183,9 +184,16 @@ class DirectionDecoder:
     def _http(self) -> Iterator[dict[str, Any]]:
         while self._buffer and self.mode is Mode.HTTP:
             if self._skip_body:
+                # The body is kept in the head's record (its first PAYLOAD_KEEP bytes), which
+                # is yielded once the body is complete: Socket.IO's long polling lives there.
                 skipped = min(self._skip_body, len(self._buffer))
+                assert self._waiting is not None
+                room = max(0, PAYLOAD_KEEP - len(self._waiting["payload"]))
+                self._waiting["payload"] += bytes(self._buffer[: min(skipped, room)])
                 del self._buffer[:skipped]
                 self._skip_body -= skipped
+                if not self._skip_body:
+                    yield self._body_done()
                 continue
             end = protocol.find_head_end(bytes(self._buffer))
             if end is None:
@@ -195,7 +203,11 @@ class DirectionDecoder:
             head = bytes(self._buffer[:end])
             del self._buffer[:end]
             try:
-                yield self._head(head)
+                fields = self._head(head)
+                if self._skip_body:
+                    self._waiting = fields
+                else:
+                    yield fields
             except protocol.HandshakeError as exc:
                 self._buffer[:0] = head
                 yield self._give_up(f"not HTTP: {exc}")
@@ -231,7 +243,13 @@ class DirectionDecoder:
             "start_line": start_line,
             "headers": message.headers,
             "body_length": body,
+            "payload": b"",
         }
+
+    def _body_done(self) -> dict[str, Any]:
+        fields, self._waiting = self._waiting, None
+        assert fields is not None
+        return fields
 
     def _give_up(self, error: str) -> dict[str, Any]:
         self.mode = Mode.OPAQUE
