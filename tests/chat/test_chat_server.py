@@ -65,7 +65,7 @@ def changed(room: str = "lobby", joined=(), left=()) -> dict:
 
 def join(server: ChatServer, nick: str, room: str = "lobby", *others: Member) -> Member:
     """A member who joined; it and `others`, already in the room, read the batch that says so
-    (the server's next flush, PRESENCE_DELAY later)."""
+    (the server's next flush, PRESENCE_DELAY or more later)."""
     member = Member(server)
     member.join(nick, room)
     for reader in (member, *others):

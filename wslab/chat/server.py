@@ -53,9 +53,14 @@ CALL_TIMEOUT = 10.0
 #: Bytes a member may leave unread before the server drops it (see `_deliver()`).
 MAX_BACKLOG = 1024 * 1024
 
-#: Seconds joins and leaves wait to be told together (one ``presence_changed`` per room): long
-#: enough to batch a crowd arriving, too short for a person to notice.
+#: Joins and leaves wait to be told together, one ``presence_changed`` per room: at least
+#: `PRESENCE_DELAY` seconds (a person joining a small room is seen that soon), plus
+#: `PRESENCE_DELAY_PER_MEMBER` per member online, up to `PRESENCE_MAX_DELAY`. A batch costs one
+#: frame per member, so waiting in proportion caps the presence traffic at about 1,000 frames a
+#: second however large the room: a room of 1,000 filling up hears of arrivals once a second.
 PRESENCE_DELAY = 0.05
+PRESENCE_DELAY_PER_MEMBER = 0.001
+PRESENCE_MAX_DELAY = 1.0
 
 
 class ChatServer(Server):
@@ -209,12 +214,14 @@ class ChatServer(Server):
             self._schedule_flush()
 
     def _schedule_flush(self) -> None:
-        """Tell pending joins and leaves in `PRESENCE_DELAY`, unless a flush is already due."""
+        """Tell pending joins and leaves a moment from now (see `PRESENCE_DELAY`), unless a
+        flush is already due."""
         with self._lock:
             pending = self._state.pending
         if pending and self._flush_timer is None:
-            loop = asyncio.get_running_loop()
-            self._flush_timer = loop.call_later(PRESENCE_DELAY, self._flush)
+            online = PRESENCE_DELAY_PER_MEMBER * self.connections
+            delay = max(PRESENCE_DELAY, min(PRESENCE_MAX_DELAY, online))
+            self._flush_timer = asyncio.get_running_loop().call_later(delay, self._flush)
 
     def _flush(self) -> None:
         self._flush_timer = None
