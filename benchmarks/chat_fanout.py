@@ -358,7 +358,7 @@ def main(argv: list[str] | None = None) -> int:
         "characters), chat and baseline interleaved",
         f"clock: time.monotonic() is {info.implementation} (system-wide on Linux); "
         f"open files {limit}; load average before {os.getloadavg()[0]:.2f}",
-        f"fill: seconds until N receivers are in and each has heard of every later one, "
+        f"fill: seconds until N receivers are in and each knows every other one, "
         f"median of {args.fills} rounds, each room alone (announcing: the baseline announcing "
         "arrivals)",
         f"{'server':<10} {'N':>5} {'fill':>9}  {'median':>11} {'p99':>11}  {'first (median)':>14}",
