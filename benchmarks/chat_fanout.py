@@ -22,18 +22,19 @@ whole system (time since boot), so values from two processes on one machine are 
 the run checks it (a child's reading must fall between two readings taken here around it).
 
 Filling the room is measured too, each room alone: the time from the receiver process's
-start until all N are in (connected; for the chat, welcomed) and every member has heard of
-every later one. A chat join answers the newcomer with a welcome (the member list) and tells
-each member already there ``joined``: N(N-1)/2 notices for a room of N, O(N^2) small
-messages (it used to add a ``presence`` list to everyone on every join: O(N^3) bytes). Two
-baselines:
+start until all N are in (connected; for the chat, welcomed) and every member knows every
+other one. A chat join answers the newcomer with a welcome (the member list as the room
+knows it) and the server tells the room of joins in batches, one ``presence_changed`` per
+room a moment later (``PRESENCE_DELAY`` in its server, longer in a large room): a member's
+list is complete once its welcome plus the batches it received hold all N. (One ``joined``
+per join cost N(N-1)/2 notices, 499,500 for 1,000; before that, a ``presence`` list to
+everyone on every join: O(N^3) bytes.) Two baselines:
 
 - baseline (the target's): the bare ``broadcast()`` server above, filled by connecting: no
   join, no notices;
-- announcing: the same server announcing each connection to those already there with a
-  notice of the chat's size, so it carries the chat's N(N-1)/2 notices: the floor for any
-  server that tells members who arrives; chat / announcing is the chat's own cost (the join
-  round trip, parsing, state).
+- announcing: the same server announcing each connection, one at a time, to those already
+  there with a one-nick ``presence_changed``, so it carries N(N-1)/2 notices: the floor for
+  any server that tells members of each arrival separately, as the chat did before batching.
 
 The chat server runs with a large ``max_backlog`` so that the join storm does not get slow
 members dropped before the measurement starts.
@@ -77,7 +78,7 @@ from wslab.bench.stats import percentile
 #: Marks a measured message's text: "fanout#<seq>#".
 MARK = "fanout#"
 #: Marks a notice that someone joined (the chat's encoding, compact JSON).
-NOTICE = '"type":"joined"'
+NOTICE = '"type":"presence_changed"'
 #: Connections the client process opens at once (the listen backlog is 100 by default).
 CONNECT_AT_ONCE = 50
 #: Characters of each warming text (the chat's default max_text).
@@ -96,8 +97,9 @@ FILL_TARGET = 2.0
 def receivers(pipe: Connection, url: str, chat: bool, notices: bool, count: int) -> None:
     """The client process: connect `count` clients, report each message's last arrival.
 
-    `chat`: each client joins; `notices`: the room is full once N(N-1)/2 notices arrived. Its
-    open-files limit is inherited from `main()`, which raised it.
+    `chat`: each client joins, and the room is full once every client's list (its welcome's,
+    then the batches it received) holds all N; `notices` (announcing): once N(N-1)/2 notices
+    arrived. Its open-files limit is inherited from `main()`, which raised it.
     """
     pipe.send(("clock", time.monotonic()))
     asyncio.run(_receivers(pipe, url, chat, notices, count))
@@ -108,21 +110,36 @@ async def _receivers(pipe: Connection, url: str, chat: bool, notices: bool, coun
 
     arrived: dict[int, int] = {}
     first: dict[int, float] = {}
-    heard = 0  # joined notices received, until every member has heard of every later one
+    # announcing: notices received, until every member has heard of every later one;
+    # chat: members whose own list is complete.
+    heard = 0
     heard_all = asyncio.Event()
     heard_all_at = 0.0
+    lists: dict[Any, set[str]] = {}  # chat: each client's list, from its welcome on
+
+    def heard_one() -> None:
+        nonlocal heard, heard_all_at
+        heard += 1
+        if heard == (count if chat else count * (count - 1) // 2):
+            heard_all_at = time.monotonic()
+            heard_all.set()
 
     async def receive(websocket: Any) -> None:
-        nonlocal heard, heard_all_at
         async for data in websocket:
             at = data.find(MARK)
             if at < 0:
                 if NOTICE not in data:
-                    continue  # presence, left...
-                heard += 1
-                if heard == count * (count - 1) // 2:
-                    heard_all_at = time.monotonic()
-                    heard_all.set()
+                    continue  # an ack, typing...
+                if not chat:
+                    heard_one()
+                    continue
+                change = json.loads(data)
+                online = lists[websocket]
+                if len(online) < count:
+                    online.difference_update(change["left"])
+                    online.update(change["joined"])
+                    if len(online) == count:
+                        heard_one()
                 continue
             now = time.monotonic()
             start = at + len(MARK)
@@ -140,8 +157,11 @@ async def _receivers(pipe: Connection, url: str, chat: bool, notices: bool, coun
         )
         if chat:
             await websocket.send(json.dumps({"type": "join", "nick": f"c{index}"}))
-            while json.loads(await websocket.recv())["type"] != "welcome":
+            while (welcome := json.loads(await websocket.recv()))["type"] != "welcome":
                 pass
+            lists[websocket] = set(welcome["online"])
+            if len(lists[websocket]) == count:  # the last one in may know everyone already
+                heard_one()
         return websocket
 
     started = time.monotonic()
@@ -158,7 +178,7 @@ async def _receivers(pipe: Connection, url: str, chat: bool, notices: bool, coun
     # the last arrival 13 ms after the send without collections, 28 ms with), which would be
     # counted as fan-out. Nothing here lives long enough to need the collector.
     connected = time.monotonic()
-    if notices and count > 1:
+    if notices and (count > 1 or chat):
         await asyncio.wait_for(heard_all.wait(), FILL_TIMEOUT)
     else:
         heard_all_at = connected
@@ -193,9 +213,9 @@ def baseline_server_url(announce: bool = False) -> Iterator[str]:
     arrivals = iter(range(1_000_000))
 
     async def relay(websocket: Any) -> None:
-        if announce:  # a notice the size of the chat's: {"type":"joined","nick":"c123"}
-            notice = protocol.encode(protocol.joined(f"c{next(arrivals)}"))
-            broadcast(members, notice)
+        if announce:  # the chat's notice for one arrival, as it was before batches
+            notice = protocol.presence_changed(protocol.DEFAULT_ROOM, [f"c{next(arrivals)}"], [])
+            broadcast(members, protocol.encode(notice))
         members.add(websocket)
         try:
             async for message in websocket:
@@ -231,8 +251,8 @@ class Room:
         stack.callback(self._stop_receivers)
         # Exits run last first: the server stops before the receivers leave. Stopping it
         # first puts every connection in CLOSING at once, and broadcast() skips those; the
-        # receivers leaving one by one would send each "left" and "presence" to all the
-        # others, N^2 messages again (half a minute for 1,000).
+        # receivers leaving one by one would keep the server sending batches of leaves to
+        # those still there while the next room is measured.
         url = stack.enter_context({**SERVERS, **FILL_ONLY}[kind]())
         context = multiprocessing.get_context("spawn")  # no fork of a process with threads
         self._pipe, there = context.Pipe()
@@ -338,7 +358,7 @@ def main(argv: list[str] | None = None) -> int:
         "characters), chat and baseline interleaved",
         f"clock: time.monotonic() is {info.implementation} (system-wide on Linux); "
         f"open files {limit}; load average before {os.getloadavg()[0]:.2f}",
-        f"fill: seconds until N receivers are in and each has heard of every later one, "
+        f"fill: seconds until N receivers are in and each knows every other one, "
         f"median of {args.fills} rounds, each room alone (announcing: the baseline announcing "
         "arrivals)",
         f"{'server':<10} {'N':>5} {'fill':>9}  {'median':>11} {'p99':>11}  {'first (median)':>14}",

@@ -54,6 +54,16 @@ def test_greeter_greets_who_joins(capfd):
     assert capfd.readouterr() == ("", "")
 
 
+def test_a_greeter_greets_everyone_in_a_batch_after_itself():
+    """Members arriving together come in one batch: the greeter greets each of them, once."""
+    server = chat_server()
+    greeter = ChatBot(server, "greeter", greet="Welcome, {nick}!")
+    with join(server, "alice") as alice, join(server, "bob"), join(server, "carol"):
+        got = texts(alice, 3)
+    assert sorted(got) == [("greeter", f"Welcome, {nick}!") for nick in ("alice", "bob", "carol")]
+    assert sorted(greeter.said) == [f"Welcome, {nick}!" for nick in ("alice", "bob", "carol")]
+
+
 def test_echo_echoes_in_upper_case():
     """The echo bot repeats messages in upper case, and whispers back to a whisper."""
     server = chat_server()
@@ -104,11 +114,15 @@ def test_replies_and_script():
 def test_a_panel_meets_the_bots(capfd):
     """The lesson's set-up: greeter and echo bots, a panel that sees both answer."""
     server = chat_server()
-    start_bots(server, [{"nick": "greeter", "greet": "Hi {nick}"}, {"nick": "echo", "echo": True}])
+    bots = start_bots(
+        server, [{"nick": "greeter", "greet": "Hi {nick}"}, {"nick": "echo", "echo": True}]
+    )
     panel = chat_panel(server, "you")
     panel.wait_for("greeter: Hi you")
     panel.send("anyone here?")
     assert panel.wait_for("ANYONE HERE?").sender == "echo"
+    # echo came after greeter, you after echo: whether their joins came in one batch or two
+    assert bots["greeter"].said == ["Hi echo", "Hi you"]
     assert capfd.readouterr() == ("", "")
 
 

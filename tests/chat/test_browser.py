@@ -165,7 +165,7 @@ def next_of(member: Member, kind: str) -> dict:
         message = member.recv()
         if message["type"] == kind:
             return message
-        assert message["type"] in ("joined", "left", "presence", "typing"), message
+        assert message["type"] in ("presence_changed", "presence", "typing"), message
 
 
 def test_two_pages_and_a_python_client_talk_in_all_directions(pages, server):

@@ -36,7 +36,7 @@ class Member:
         return json.loads(data)
 
     def join(self, nick: str, room: str = "lobby", last_id: int | None = None) -> dict:
-        """Join and return the welcome (it carries the member list: no presence follows)."""
+        """Join and return the welcome (it carries the member list; changes follow in batches)."""
         self.send(type="join", nick=nick, room=room, last_id=last_id)
         welcome = self.recv()
         assert welcome["type"] == "welcome", welcome
@@ -59,12 +59,18 @@ class Member:
         self.close()
 
 
+def changed(room: str = "lobby", joined=(), left=()) -> dict:
+    return {"type": "presence_changed", "room": room, "left": list(left), "joined": list(joined)}
+
+
 def join(server: ChatServer, nick: str, room: str = "lobby", *others: Member) -> Member:
-    """A member who joined; `others` already in the room read its joined."""
+    """A member who joined; it and `others`, already in the room, read the batch that says so
+    (the server's next flush, PRESENCE_DELAY or more later)."""
     member = Member(server)
     member.join(nick, room)
-    for other in others:
-        assert other.recv() == {"type": "joined", "nick": nick}
+    for reader in (member, *others):
+        change = reader.recv()
+        assert change["type"] == "presence_changed" and nick in change["joined"], change
     return member
 
 
@@ -189,17 +195,58 @@ class TestChat:
         probe(bob, alice)  # the next thing alice gets is bob's probe, not her own hello
 
     def test_presence_on_join_and_leave(self, server):
-        """The others see joined/left notices, never the whole list; who answers with it."""
+        """The others hear of joins and leaves in a batch, never the whole list; who answers
+        with it."""
         alice = join(server, "alice")
         bob = Member(server)
         bob.join("bob")
-        assert alice.recv() == {"type": "joined", "nick": "bob"}
+        assert alice.recv() == changed(joined=["bob"])
         alice.send(type="who")
         assert alice.recv() == {"type": "presence", "room": "lobby", "online": ["alice", "bob"]}
         bob.close()
-        assert alice.recv() == {"type": "left", "nick": "bob"}
+        assert alice.recv() == changed(left=["bob"])
         alice.send(type="who")
         assert alice.recv() == {"type": "presence", "room": "lobby", "online": ["alice"]}
+
+    def test_a_newcomer_is_announced_before_it_speaks(self, server):
+        """Whether the flush came first or the newcomer's say did, the room hears of the
+        newcomer before its message; the newcomer hears its own arrival, then its ack."""
+        alice = join(server, "alice")
+        bob = Member(server)
+        bob.join("bob")
+        bob.send(type="say", text="hi, I'm new", ref="b1")
+        assert alice.recv() == changed(joined=["bob"])
+        assert alice.recv()["text"] == "hi, I'm new"
+        assert bob.recv() == changed(joined=["bob"])
+        assert bob.recv()["type"] == "ack"
+
+    def test_a_crowd_arriving_is_told_in_few_messages(self, server):
+        """Twenty members joining from threads at once: each of them learns the whole room
+        from its welcome and fewer batches than newcomers after it (one per flush)."""
+        count = 20
+        members = [Member(server) for _ in range(count)]
+        welcomes: list[dict] = [{}] * count
+
+        def enter(n: int) -> None:
+            welcomes[n] = members[n].join(f"m{n:02d}")
+
+        threads = [threading.Thread(target=enter, args=(n,)) for n in range(count)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(10)
+        everyone = {f"m{n:02d}" for n in range(count)}
+        batches = 0
+        for member, welcome in zip(members, welcomes, strict=True):
+            online, announced = set(welcome["online"]), False
+            while online != everyone or not announced:  # until all in, itself announced too
+                change = member.recv()
+                assert change["type"] == "presence_changed" and change["left"] == [], change
+                online |= set(change["joined"])
+                announced = announced or welcome["nick"] in change["joined"]
+                batches += 1
+        probe(members[0], *members[1:])  # nothing else was on its way
+        assert batches < count * (count - 1) // 2  # one notice per join: 190
 
     def test_typing_goes_to_the_others_only(self, server):
         """bob sees alice typing; alice herself gets nothing before the probe."""
@@ -247,10 +294,11 @@ class TestChat:
         bob = join(server, "bob", "lobby", alice)
         carol = join(server, "carol", "kitchen")
         alice.send(type="join", nick="alice", room="kitchen")
-        assert bob.recv() == {"type": "left", "nick": "alice"}
         welcome = alice.recv()
         assert (welcome["type"], welcome["online"]) == ("welcome", ["alice", "carol"])
-        assert carol.recv() == {"type": "joined", "nick": "alice"}
+        assert bob.recv() == changed(left=["alice"])
+        assert alice.recv() == changed("kitchen", joined=["alice"])
+        assert carol.recv() == changed("kitchen", joined=["alice"])
         probe(alice, carol)
         probe(bob)  # bob alone in the lobby: just the ack, nothing from the kitchen
 
@@ -363,10 +411,10 @@ class TestRefusals:
 
 class TestRecovery:
     def leave(self, member: Member, nick: str, *others: Member) -> None:
-        """`member` closes; `others` read its left."""
+        """`member` closes; `others` read its leaving."""
         member.close()
         for other in others:
-            assert other.recv() == {"type": "left", "nick": nick}
+            assert other.recv() == changed(left=[nick])
 
     def test_reconnect_with_last_id_gets_exactly_the_missed_messages(self, server):
         """Messages said while away come back, in order, and nothing else."""
@@ -401,7 +449,7 @@ def test_drop_cuts_a_member_like_a_network_failure(server):
     with pytest.raises(websockets.ConnectionClosed):
         bob.recv()
     assert bob.client.close_code == 1006  # no close frame came
-    assert alice.recv() == {"type": "left", "nick": "bob"}
+    assert alice.recv() == changed(left=["bob"])
     assert server.drop("nobody") is False
 
 
@@ -437,7 +485,7 @@ def test_a_client_that_never_reads_does_not_stall_the_room():
         wait_until(lambda: "sloth" not in server.members())
         assert server.dropped == 1
         assert any("dropped 'sloth'" in e.message for e in server.log())
-        while {"type": "left", "nick": "sloth"} not in notices:
+        while not any("sloth" in n.get("left", ()) for n in notices):
             notices.append(bob.recv(timeout=5))
     finally:
         sloth.close()
@@ -448,13 +496,13 @@ def test_a_client_vanishing_mid_frame_does_not_hurt_the_others(server, how):
     """Half a frame then a closed (or reset) socket: the others see it leave and chat on."""
     alice = join(server, "alice")
     ghost = RawMember(server, "ghost")
-    assert alice.recv() == {"type": "joined", "nick": "ghost"}
+    assert alice.recv() == changed(joined=["ghost"])
     frame = wire.text(json.dumps({"type": "say", "text": "never finished"}), mask=True)
     ghost.sock.sendall(frame[:9])
     if how == "rst":  # SO_LINGER 0: close() sends RST instead of FIN
         ghost.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
     ghost.close()
-    assert alice.recv() == {"type": "left", "nick": "ghost"}
+    assert alice.recv() == changed(left=["ghost"])
     probe(join(server, "bob", "lobby", alice), alice)
     assert server.errors == []
     assert server.log("ERROR") == []

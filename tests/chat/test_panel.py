@@ -34,6 +34,10 @@ def message(id, sender, text, room="lobby"):
     return {"type": "message", "id": id, "room": room, "from": sender, "text": text}
 
 
+def changed(room="lobby", joined=(), left=()):
+    return {"type": "presence_changed", "room": room, "left": list(left), "joined": list(joined)}
+
+
 def joined_model(*online: str) -> ChatModel:
     model = ChatModel("you")
     model.apply(welcome(online=("you", *online)))
@@ -135,20 +139,37 @@ class TestModel:
         assert model.state is State.CONNECTING
         assert model.errors == [("nick_taken", "'you' is in use")]
 
-    def test_joined_left_presence(self):
-        """joined and left are notices and keep the sorted online list; presence replaces it."""
+    def test_presence_changes_and_presence(self):
+        """A batch of changes drops who left, adds who joined (notices, in order) and keeps the
+        list sorted; a nick that left and came back forgets its typing; presence replaces."""
         model = joined_model("bob")
         assert model.online == ["bob", "you"]
-        model.apply({"type": "joined", "nick": "carol"})
-        assert model.online == ["bob", "carol", "you"] and str(model.lines[-1]) == "* carol joined"
+        model.apply(changed(joined=["zed", "carol"]))
+        assert model.online == ["bob", "carol", "you", "zed"]
+        assert [str(line) for line in model.lines[-2:]] == ["* zed joined", "* carol joined"]
         model.apply({"type": "typing", "nick": "carol", "typing": True})
-        model.apply({"type": "left", "nick": "carol"})
-        assert model.online == ["bob", "you"] and model.typing == []
-        assert str(model.lines[-1]) == "* carol left"
+        model.apply({"type": "typing", "nick": "bob", "typing": True})
+        model.apply(changed(joined=["bob"], left=["bob", "carol"]))
+        assert model.online == ["bob", "you", "zed"] and model.typing == []
+        assert [str(line) for line in model.lines[-3:]] == [
+            "* bob left",
+            "* carol left",
+            "* bob joined",
+        ]
+        assert not model.apply(changed("elsewhere", joined=["x"]))
         presence = {"type": "presence", "room": "lobby", "online": ["bob", "dave", "you"]}
         assert model.apply(presence) and model.online == ["bob", "dave", "you"]
         assert not model.apply(presence)  # the same list twice: nothing to redraw
         assert not model.apply({**presence, "room": "elsewhere", "online": ["zed"]})
+
+    def test_a_newcomer_is_not_told_of_those_who_came_first(self):
+        """In its first batch a newcomer finds itself: those before it are added to the list
+        without a notice (they were there first), those after it are newcomers."""
+        model = ChatModel("you")
+        model.apply(welcome(online=("ann", "you")))
+        model.apply(changed(joined=["bob", "you", "cid"]))
+        assert model.online == ["ann", "bob", "cid", "you"]
+        assert [str(line) for line in model.lines] == ["* you joined #lobby as you", "* cid joined"]
 
     def test_typing_line(self):
         """Typing names others, sorted; own typing and repeats change nothing."""
@@ -290,7 +311,8 @@ class TestPanel:
         server = chat_server()
         with join(server, "bob") as bob:
             panel = chat_panel(server, "you")
-            recv_until(bob, type="joined", nick="you")
+            while "you" not in recv_until(bob, type="presence_changed")["joined"]:
+                pass  # bob's own arrival may come first, or in the same batch
             panel.input.set_state({"value": "hel"})  # what the front-end sends on keystrokes
             assert recv_until(bob, type="typing") == {"type": "typing", "nick": "you",
                                                       "typing": True}  # fmt: skip

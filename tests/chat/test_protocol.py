@@ -239,8 +239,12 @@ class TestServerMessages:
             "to": "bob",
             "text": "psst",
         }
-        assert protocol.joined("carol") == {"type": "joined", "nick": "carol"}
-        assert protocol.left("carol") == {"type": "left", "nick": "carol"}
+        assert protocol.presence_changed("lobby", ["carol", "al"], ["bob"]) == {
+            "type": "presence_changed",
+            "room": "lobby",
+            "left": ["bob"],
+            "joined": ["carol", "al"],
+        }
         assert protocol.presence("lobby", ["a", "b"]) == {
             "type": "presence",
             "room": "lobby",

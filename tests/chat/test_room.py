@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from wslab.chat import protocol
 from wslab.chat.protocol import ChatError, Join, Say, Typing, Whisper, Who
@@ -25,6 +27,11 @@ class Chat:
         return outcome.deliveries
 
     def join(self, nick: str, room: str = "lobby", last_id: int | None = None) -> list[Delivery]:
+        """Join, then flush as the server does a moment later: everything that is sent."""
+        return self.enter(nick, room, last_id) + self.state.flush()
+
+    def enter(self, nick: str, room: str = "lobby", last_id: int | None = None) -> list[Delivery]:
+        """Join without a flush: the others do not know yet."""
         return self.send(f"c-{nick}", Join(nick, room, last_id))
 
     def say(self, nick: str, text: str, ref=None) -> list[Delivery]:
@@ -35,6 +42,10 @@ def codes(deliveries: list[Delivery]) -> list[str]:
     return [d.message["code"] for d in deliveries if d.message["type"] == "error"]
 
 
+def changed(room: str = "lobby", joined=(), left=()) -> dict:
+    return protocol.presence_changed(room, list(joined), list(left))
+
+
 def welcome(deliveries: list[Delivery]) -> dict:
     (found,) = [d.message for d in deliveries if d.message["type"] == "welcome"]
     return found
@@ -42,32 +53,24 @@ def welcome(deliveries: list[Delivery]) -> dict:
 
 class TestJoin:
     def test_first_member(self):
-        """The first member gets a welcome, with the presence list and an empty history."""
+        """The first member gets a welcome with the list and an empty history, then its own
+        arrival in the next batch."""
         chat = Chat()
         assert chat.join("alice") == [
             Delivery(("c-alice",), protocol.welcome("alice", "lobby", ["alice"], [], False)),
+            Delivery(("c-alice",), changed(joined=["alice"])),
         ]
         assert chat.state.members() == ["alice"]
         assert chat.state.nick("c-alice") == "alice"
 
     def test_second_member(self):
-        """The newcomer's welcome lists everyone; the others see 'joined' only, not a list."""
+        """The newcomer's welcome lists everyone; the room hears of it in a batch, not a list."""
         chat = Chat()
         chat.join("bob")
         assert chat.join("alice") == [
             Delivery(("c-alice",), protocol.welcome("alice", "lobby", ["alice", "bob"], [], False)),
-            Delivery(("c-bob",), protocol.joined("alice")),
+            Delivery(("c-alice", "c-bob"), changed(joined=["alice"])),
         ]
-
-    def test_filling_a_room_sends_each_member_one_message_per_newcomer(self):
-        """Filling a room of N: N welcomes and N(N-1)/2 joined notices, no member lists."""
-        chat = Chat()
-        n = 30
-        deliveries = [d for i in range(n) for d in chat.join(f"m{i}")]
-        kinds = [d.message["type"] for d in deliveries]
-        assert kinds.count("welcome") == n and "presence" not in kinds
-        notices = sum(len(d.to) for d in deliveries if d.message["type"] == "joined")
-        assert notices == n * (n - 1) // 2
 
     def test_nick_taken_closes_with_1008(self):
         """A first join with a nick in use gets nick_taken, then a 1008 close."""
@@ -289,30 +292,144 @@ class TestRecovery:
 
 
 class TestPresence:
+    def test_joins_wait_for_the_flush(self):
+        """A join is answered at once; the room hears of it only when the server flushes."""
+        chat = Chat()
+        chat.join("alice")
+        assert [d.message["type"] for d in chat.enter("bob")] == ["welcome"]
+        assert chat.state.pending
+        assert chat.state.flush() == [Delivery(("c-alice", "c-bob"), changed(joined=["bob"]))]
+        assert not chat.state.pending and chat.state.flush() == []
+
+    def test_one_message_per_room_per_flush(self):
+        """Joins and leaves since the last flush make ONE presence_changed per room."""
+        chat = Chat()
+        for nick in ("alice", "bob", "carol"):
+            chat.join(nick)
+        chat.join("dave", "kitchen")
+        chat.state.disconnect("c-bob")
+        chat.enter("erin")
+        chat.enter("frank")
+        chat.state.disconnect("c-dave")
+        chat.enter("gina", "kitchen")
+        assert chat.state.flush() == [
+            Delivery(("c-gina",), changed("kitchen", joined=["gina"], left=["dave"])),
+            Delivery(
+                ("c-alice", "c-carol", "c-erin", "c-frank"),
+                changed(joined=["erin", "frank"], left=["bob"]),
+            ),
+        ]
+
+    def test_joined_is_in_order_of_arrival(self):
+        """`joined` lists newcomers as they came: each finds who was there before it."""
+        chat = Chat()
+        for nick in ("zoe", "adam", "mia"):
+            chat.enter(nick)
+        [(_, message)] = chat.state.flush()
+        assert message["joined"] == ["zoe", "adam", "mia"]
+
+    def test_filling_a_room_costs_one_message_per_member_per_flush(self):
+        """Filling a room of N, flushing after every k joins: N welcomes and about N^2/2k
+        notices, where one notice per join would be N(N-1)/2."""
+        chat = Chat()
+        n, k = 60, 10
+        deliveries = []
+        for i in range(n):
+            deliveries += chat.enter(f"m{i}")
+            if (i + 1) % k == 0:
+                deliveries += chat.state.flush()
+        kinds = [d.message["type"] for d in deliveries]
+        assert kinds.count("welcome") == n and kinds.count("presence_changed") == n // k
+        sent = sum(len(d.to) for d in deliveries if d.message["type"] == "presence_changed")
+        assert sent == sum(range(k, n + 1, k))  # 10 + 20 + ... + 60 = 210, not 1,770
+
+    def test_came_and_went_within_a_batch_leaves_no_trace(self):
+        """A member who joins and leaves between two flushes is in no list at all."""
+        chat = Chat()
+        chat.join("alice")
+        chat.enter("ghost")
+        chat.state.disconnect("c-ghost")
+        assert chat.state.flush() == []
+        chat.enter("ghost")
+        chat.enter("bob")
+        chat.state.disconnect("c-ghost")
+        assert chat.state.flush() == [Delivery(("c-alice", "c-bob"), changed(joined=["bob"]))]
+
+    def test_left_and_came_back_is_in_both_lists(self):
+        """Gone and back between two flushes: left then joined, so clients forget its typing."""
+        chat = Chat()
+        chat.join("alice")
+        chat.join("bob")
+        chat.send("c-bob", Typing(True))
+        chat.state.disconnect("c-bob")
+        assert welcome(chat.send("c-bob2", Join("bob")))["online"] == ["alice", "bob"]
+        assert chat.state.flush() == [
+            Delivery(("c-alice", "c-bob2"), changed(joined=["bob"], left=["bob"]))
+        ]
+        assert chat.state.typing() == []
+
+    def test_the_welcome_lists_what_the_others_were_told_and_the_newcomer(self):
+        """Between flushes the welcome is the room as its members know it, plus the newcomer:
+        with the batch that follows, it makes the true list."""
+        chat = Chat()
+        chat.join("alice")
+        chat.join("bob")
+        chat.state.disconnect("c-bob")
+        chat.enter("carol")
+        got = welcome(chat.enter("dave"))
+        assert got["online"] == ["alice", "bob", "dave"]
+        assert chat.state.members() == ["alice", "carol", "dave"]
+        [(to, message)] = chat.state.flush()
+        assert "c-dave" in to and message == changed(joined=["carol", "dave"], left=["bob"])
+
+    def test_saying_something_tells_the_room_of_newcomers_first(self):
+        """Nobody hears from a member it has not heard join: a say flushes its room first."""
+        chat = Chat()
+        chat.join("alice")
+        chat.enter("bob")
+        assert chat.say("bob", "hi") == [
+            Delivery(("c-alice", "c-bob"), changed(joined=["bob"])),
+            Delivery(("c-bob",), protocol.ack(1, None)),
+            Delivery(("c-alice",), msg(1, "bob", "hi")),
+        ]
+        assert chat.state.flush() == []
+
+    @pytest.mark.parametrize("message", [Typing(True), Whisper("alice", "x"), Who()])
+    def test_anything_a_member_sends_flushes_its_room_first(self, message):
+        """Typing, a whisper and a who also bring the sender's room up to date first."""
+        chat = Chat()
+        chat.join("alice")
+        chat.enter("bob")
+        deliveries = chat.send("c-bob", message)
+        assert deliveries[0] == Delivery(("c-alice", "c-bob"), changed(joined=["bob"]))
+
     def test_leave_tells_the_others(self):
-        """On disconnect the others get 'left' (they drop the nick from their own list)."""
+        """On disconnect the others hear 'left' at the next flush (and drop it from their list)."""
         chat = Chat()
         chat.join("alice")
         chat.join("bob")
         chat.join("carol")
-        assert chat.state.disconnect("c-bob") == [
-            Delivery(("c-alice", "c-carol"), protocol.left("bob")),
-        ]
+        assert chat.state.disconnect("c-bob") is None
         assert chat.state.members() == ["alice", "carol"]
+        assert chat.state.flush() == [Delivery(("c-alice", "c-carol"), changed(left=["bob"]))]
 
     def test_last_one_out_tells_nobody(self):
         """No deliveries without recipients."""
         chat = Chat()
         chat.join("alice")
-        assert chat.state.disconnect("c-alice") == []
+        chat.state.disconnect("c-alice")
+        assert chat.state.flush() == []
 
     def test_disconnect_of_a_stranger_is_harmless(self):
         """A client that never joined (or already left) leaves nothing to do."""
         chat = Chat()
-        assert chat.state.disconnect("nobody") == []
+        chat.state.disconnect("nobody")
+        assert not chat.state.pending
         chat.join("alice")
         chat.state.disconnect("c-alice")
-        assert chat.state.disconnect("c-alice") == []
+        chat.state.flush()
+        chat.state.disconnect("c-alice")
+        assert not chat.state.pending
 
     def test_who(self):
         """who answers the sender only, with the room's presence."""
@@ -432,7 +549,6 @@ class TestRoomSwitch:
         chat.say("carol", "in the kitchen")
         deliveries = chat.join("alice", "kitchen")
         assert deliveries == [
-            Delivery(("c-bob",), protocol.left("alice")),
             Delivery(
                 ("c-alice",),
                 protocol.welcome(
@@ -443,7 +559,8 @@ class TestRoomSwitch:
                     False,
                 ),
             ),
-            Delivery(("c-carol",), protocol.joined("alice")),
+            Delivery(("c-alice", "c-carol"), changed("kitchen", joined=["alice"])),
+            Delivery(("c-bob",), changed(left=["alice"])),
         ]
         assert chat.state.members() == ["bob"]
         assert chat.state.members("kitchen") == ["alice", "carol"]
@@ -515,3 +632,73 @@ class TestRoomLimit:
         assert chat.state.members("r1") == ["a"]
         outcome = chat.state.receive("c-c", Join("c", "r3"))
         assert codes(outcome.deliveries) == ["bad_message"] and outcome.close is None
+
+
+# --- the property: every member's own list is the true one after each flush ------------------
+
+NICKS = ["ann", "ben", "cat", "dan"]
+ROOMS = ["lobby", "den"]
+#: join(nick, room) by a new connection or by the member's own (a move), leave(nick), flush.
+STEPS = st.lists(
+    st.one_of(
+        st.tuples(st.just("join"), st.sampled_from(NICKS), st.sampled_from(ROOMS)),
+        st.tuples(st.just("leave"), st.sampled_from(NICKS), st.just("")),
+        st.tuples(st.just("who"), st.sampled_from(NICKS), st.just("")),
+        st.tuples(st.just("flush"), st.just(""), st.just("")),
+    ),
+    max_size=40,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(STEPS)
+def test_welcome_plus_changes_always_make_the_true_member_list(steps):
+    """Over any joins, moves, leaves, whos and flushes, each member's list (its welcome's, then
+    each presence_changed or presence applied in order) equals the room's after a flush; no
+    batch ever names someone who came and went in between (a phantom)."""
+    state = ChatState()
+    lists: dict[str, set[str]] = {}  # client -> the list it keeps
+    room_of: dict[str, str] = {}  # nick -> its room
+    serial = iter(range(1, 10_000))
+    told: dict[str, set[str]] = {room: set() for room in ROOMS}  # the list at the last flush
+
+    def apply(deliveries):
+        for to, message in deliveries:
+            for client in to:
+                if message["type"] == "welcome":
+                    lists[client] = set(message["online"])
+                elif message["type"] == "presence":
+                    lists[client] = set(message["online"])
+                elif message["type"] == "presence_changed":
+                    named = set(message["left"]) | set(message["joined"])
+                    # Someone the room was told of, or a member now: never a phantom.
+                    assert named <= told[message["room"]] | set(state.members(message["room"]))
+                    lists[client] = (lists[client] - set(message["left"])) | set(message["joined"])
+
+    def check():
+        for room in ROOMS:
+            for nick in state.members(room):
+                assert lists[state.client(nick)] == set(state.members(room))
+            told[room] = set(state.members(room))
+
+    for kind, nick, room in steps:
+        if kind == "flush":
+            apply(state.flush())
+            check()
+            continue
+        client = state.client(nick)
+        if kind == "join":
+            if client is None:
+                client = f"{nick}#{next(serial)}"
+            outcome = state.receive(client, Join(nick, room))
+            assert outcome.close is None
+            apply(outcome.deliveries)
+            room_of[nick] = room
+        elif client is not None and kind == "leave":
+            state.disconnect(client)
+        elif client is not None:  # who: flushes the member's room, then the whole list
+            apply(state.receive(client, Who()).deliveries)
+            told[room_of[nick]] = set(state.members(room_of[nick]))
+            assert lists[client] == told[room_of[nick]]
+    apply(state.flush())
+    check()

@@ -228,8 +228,11 @@ class ChatClients(Bystander):
         self.speaker = wslab.connect(url)
         self.listener = wslab.connect(url)
         self._join(self.listener, f"listener{next(NICKS)}")
-        self._join(self.speaker, f"speaker{next(NICKS)}")
-        assert self._recv(self.listener)["type"] == "joined"
+        speaker = f"speaker{next(NICKS)}"
+        self._join(self.speaker, speaker)
+        for client in (self.listener, self.speaker):  # joins come in batches: read up to ours
+            while speaker not in self._recv(client).get("joined", ()):
+                pass
 
     @staticmethod
     def _recv(client: wslab.Client) -> dict:

@@ -28,7 +28,15 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, Self
 
-from .client import TIMEOUT, ChatConnection, ChatModel, _claim, _release, _url_of
+from .client import (
+    TIMEOUT,
+    ChatConnection,
+    ChatModel,
+    _claim,
+    _release,
+    _url_of,
+    joined_after,
+)
 
 
 class ChatBot:
@@ -115,8 +123,9 @@ class ChatBot:
 
     def _react(self, message: dict[str, Any]) -> None:
         kind = message.get("type")
-        if kind == "joined" and self.greet is not None:
-            self._say(self.greet.format(nick=message["nick"]))
+        if kind == "presence_changed" and self.greet is not None:
+            for nick in joined_after(message, self.nick):  # not those who were there first
+                self._say(self.greet.format(nick=nick))
         elif kind in ("message", "private"):
             sender, text = message["from"], str(message["text"])
             whisper_to = sender if kind == "private" else None

@@ -13,7 +13,6 @@ the old one first, so re-running a cell is safe. Nothing here ever prints.
 
 from __future__ import annotations
 
-import bisect
 import enum
 import itertools
 import json
@@ -117,7 +116,7 @@ class ChatModel:
         self.lines: list[LogLine] = []
         """The log, oldest first: the newest `max_lines` lines."""
         self.online: list[str] = []
-        """Who is in the room, sorted: the welcome's list, then kept up by joined and left."""
+        """Who is in the room, sorted: the welcome's list, then kept up by presence_changed."""
         self.errors: list[tuple[str, str]] = []
         """Every error the server sent, as (code, reason)."""
         self.state = State.CONNECTING
@@ -314,19 +313,19 @@ class ChatModel:
         self._log(LogLine("error", f"{code}: {reason}"))
         return True
 
-    def _on_joined(self, message: dict[str, Any]) -> bool:
-        nick = message["nick"]
-        if nick not in self.online:
-            bisect.insort(self.online, nick)
-        self._log(LogLine("notice", f"{nick} joined"))
-        return True
-
-    def _on_left(self, message: dict[str, Any]) -> bool:
-        nick = message["nick"]
-        if nick in self.online:
-            self.online.remove(nick)
-        self._typing.discard(nick)
-        self._log(LogLine("notice", f"{nick} left"))
+    def _on_presence_changed(self, message: dict[str, Any]) -> bool:
+        # Left first, then joined: a nick in both left and came back within one batch.
+        if message.get("room", self.room) != self.room:
+            return False
+        left, joined = list(message["left"]), list(message["joined"])
+        online = set(self.online).difference(left).union(joined)
+        self.online = sorted(online)
+        self._typing.difference_update(left)
+        for nick in left:
+            if nick != self.nick:
+                self._log(LogLine("notice", f"{nick} left"))
+        for nick in joined_after(message, self.nick):
+            self._log(LogLine("notice", f"{nick} joined"))
         return True
 
     def _on_presence(self, message: dict[str, Any]) -> bool:
@@ -348,6 +347,14 @@ class ChatModel:
         else:
             self._typing.discard(nick)
         return True
+
+
+def joined_after(change: dict[str, Any], nick: str) -> list[str]:
+    """The nicks a ``presence_changed`` says arrived after `nick` (all of them if `nick` is
+    not among them): a newcomer's first batch also lists itself and those who came just before
+    it, whom its welcome did not list yet, but who were there first."""
+    joined = list(change["joined"])
+    return joined[joined.index(nick) + 1 :] if nick in joined else joined
 
 
 # --- the connection: a client joined to a room, and its receiver thread ----------------------

@@ -7,9 +7,20 @@ Rules of the protocol (every message is one JSON object in one text frame):
   `encode_client()` turns one of them into a frame's text (what clients send). Unknown fields
   are ignored, so that clients may add their own.
 - Presence: the `welcome` says who is in the room (`online`), and so does the `presence` that
-  answers a `who`. After the welcome a member hears of changes only, `joined` and `left`, and
-  keeps its own list from them: the server never sends the whole list to the whole room (a
-  room of N filling up would cost O(N^3) bytes).
+  answers a `who`. After that a member hears of changes only, and keeps its own list from them.
+  Changes are batched: the server collects a room's joins and leaves for a short while
+  (`server.PRESENCE_DELAY`) and sends them as ONE `presence_changed` per room, ``{"type":
+  "presence_changed", "room": ..., "left": [...], "joined": [...]}``: drop the `left` nicks
+  (sorted), then add the `joined` ones (in the order they arrived). A nick that came and went
+  within one batch is in neither list; one that left and came back is in both (members forget
+  what they knew of it, e.g. its typing). The welcome lists the room as its members were last
+  told, plus the newcomer, who hears the next batch like everyone else: so the welcome plus
+  the changes that follow always make the true member list. A newcomer finds itself in that
+  batch; those before it there were in the room first.
+  Before anything else goes to a room (a message, typing, a `who`'s answer), its pending
+  changes go first: nobody hears from a member it has not heard join.
+  Why batches: one notice per join makes filling a room of N cost N(N-1)/2 messages (and a
+  whole list per join, O(N^3) bytes); batches cost one message per member per batch.
 - The server's messages are plain dicts built by the functions at the bottom; `encode()` turns
   any of them into the JSON text of a frame.
 - Texts are plain text. Nothing here escapes, strips or interprets them: rendering them safely
@@ -40,11 +51,10 @@ __all__ = [
     "encode",
     "encode_client",
     "error",
-    "joined",
-    "left",
     "message",
     "parse",
     "presence",
+    "presence_changed",
     "private",
     "typing",
     "valid_name",
@@ -280,14 +290,11 @@ def private(id: int, sender: str, to: str, text: str) -> Message:
     return {"type": "private", "id": id, "from": sender, "to": to, "text": text}
 
 
-def joined(nick: str) -> Message:
-    """`nick` entered the sender's room: members add it to their list."""
-    return {"type": "joined", "nick": nick}
-
-
-def left(nick: str) -> Message:
-    """`nick` left the sender's room (or disconnected): members drop it from their list."""
-    return {"type": "left", "nick": nick}
+def presence_changed(room: str, joined: list[str], left: list[str]) -> Message:
+    """The changes to `room`'s member list since the last batch: members drop the `left`
+    nicks (sorted), then add the `joined` ones (in the order they arrived); a nick in both
+    left and came back."""
+    return {"type": "presence_changed", "room": room, "left": left, "joined": joined}
 
 
 def presence(room: str, online: list[str]) -> Message:

@@ -2,7 +2,9 @@
 
 `ChatState` is a state machine. The server feeds it what each client sends (`receive()`) and
 when a client goes away (`disconnect()`); it answers with *deliveries*, ``(recipients,
-message)`` pairs to send in order, and never sends anything itself. Clients are whatever
+message)`` pairs to send in order, and never sends anything itself. Joins and leaves are
+collected per room and told by `flush()`, which the server calls a short while after a change
+(`pending` says one is waiting): the clock is the server's, not this module's. Clients are whatever
 hashable objects the caller uses to tell them apart (the server passes its connections, the
 tests pass strings).
 
@@ -13,9 +15,15 @@ Rules:
   or taken nick gets `bad_nick` / `nick_taken`, and in these three cases the client is then
   closed with 1008 (policy violation). Every other error leaves the connection open.
 - Presence: the welcome carries the room's member list (`online`), and so does the answer to a
-  `who`; after that, members learn of changes only, as ``joined`` and ``left``, and keep their
-  own list. (Sending the whole list to everyone on every join made filling a room of N cost
-  O(N^2) messages of O(N) bytes each: O(N^3) bytes.)
+  `who`; after that, members learn of changes only and keep their own list. Changes wait in
+  the room until `flush()`, which sends each room with changes ONE ``presence_changed``
+  (`left`, then `joined`), computed from the list the members were last told (`announced`):
+  a member who came and went in between leaves no trace, one who left and came back is in
+  both lists. The welcome lists `announced` plus the newcomer, who hears the same batch as
+  the others, so every member's list is the true one after each flush. A say, a typing change,
+  a whisper or a `who` flushes the sender's room first, so that members hear of a newcomer
+  before they hear from it. (One ``joined`` per join made filling a room of N cost N(N-1)/2
+  messages; the whole list per join, O(N^3) bytes.)
 - A second join moves the member to another room: the old room sees it leave, the new one sees
   it join. The nick cannot change that way.
 - Ids count up across the whole server; room messages and whispers share them. Each room keeps
@@ -84,6 +92,8 @@ class _Room:
     name: str
     history: deque[Message]
     members: dict[str, Client] = field(default_factory=dict)  # nick -> client
+    announced: set[str] = field(default_factory=set)  # the list as members were last told
+    cycled: set[str] = field(default_factory=set)  # announced nicks that left since then
     typing: set[str] = field(default_factory=set)
     dropped_up_to: int = 0  # the id of the newest message pushed out of `history`
     emptied_at: int = 0  # when the last member left, on the state's own clock
@@ -116,6 +126,7 @@ class ChatState:
         self._members: dict[Client, _Member] = {}
         self._by_nick: dict[str, Client] = {}
         self._clock = itertools.count(1)
+        self._changed: set[str] = set()  # rooms whose members may not know the latest list
 
     # --- queries ---------------------------------------------------------------------------
 
@@ -144,6 +155,11 @@ class ChatState:
         """The client that joined as `nick`, or None."""
         return self._by_nick.get(nick)
 
+    @property
+    def pending(self) -> bool:
+        """True if some room has joins or leaves that `flush()` has not told yet."""
+        return bool(self._changed)
+
     # --- events ----------------------------------------------------------------------------
 
     def receive(self, client: Client, message: protocol.ClientMessage | ChatError) -> Outcome:
@@ -156,18 +172,21 @@ class ChatState:
                 if not isinstance(message, Join):
                     raise ChatError("not_joined", 'send {"type": "join", "nick": ...} first')
                 return Outcome(self._enter(client, message.nick, message.room, message.last_id))
+            if isinstance(message, Join):
+                return Outcome(self._rejoin(client, member, message))
+            # Whatever else a member sends, its room hears of the latest joins first.
+            room = self._rooms[member.room]
+            first = self._flush(room)
             match message:
-                case Join():
-                    return Outcome(self._rejoin(client, member, message))
                 case Say():
-                    return Outcome(self._say(client, member, message))
+                    return Outcome(first + self._say(client, member, message))
                 case Whisper():
-                    return Outcome(self._whisper(client, member, message))
+                    return Outcome(first + self._whisper(client, member, message))
                 case Typing():
-                    return Outcome(self._typing(client, member, message.typing))
+                    return Outcome(first + self._typing(client, member, message.typing))
                 case Who():
-                    room = self._rooms[member.room]
-                    return Outcome([_to(client, protocol.presence(room.name, room.online()))])
+                    answer = protocol.presence(room.name, room.online())
+                    return Outcome([*first, _to(client, answer)])
             raise TypeError(f"not a chat message: {message!r}")
         except ChatError as refused:
             outcome = Outcome([_to(client, protocol.error(refused))])
@@ -175,13 +194,24 @@ class ChatState:
                 outcome.close = (POLICY_VIOLATION, CLOSE_AFTER[refused.code])
             return outcome
 
-    def disconnect(self, client: Client) -> list[Delivery]:
-        """`client` is gone: the others in its room see it leave. Harmless if it never joined."""
+    def disconnect(self, client: Client) -> None:
+        """`client` is gone: the others in its room will see it leave at the next `flush()`.
+        Harmless if it never joined."""
         member = self._members.pop(client, None)
         if member is None:
-            return []
+            return
         del self._by_nick[member.nick]
-        return self._leave(member)
+        self._leave(member)
+
+    def flush(self) -> list[Delivery]:
+        """Tell each room with changes since the last flush: one ``presence_changed`` each."""
+        changed, self._changed = self._changed, set()
+        deliveries: list[Delivery] = []
+        for name in sorted(changed):
+            room = self._rooms.get(name)  # an emptied room may have been forgotten since
+            if room is not None:
+                deliveries += self._flush(room)
+        return deliveries
 
     # --- private ---------------------------------------------------------------------------
 
@@ -192,12 +222,9 @@ class ChatState:
         history, truncated = self._recover(room, last_id)
         self._members[client] = _Member(nick, name)
         self._by_nick[nick] = client
-        others = room.clients()
         room.members[nick] = client
-        return _nonempty(
-            _to(client, protocol.welcome(nick, name, room.online(), history, truncated)),
-            Delivery(others, protocol.joined(nick)),
-        )
+        self._changed.add(name)
+        return [_to(client, self._welcome(room, nick, history, truncated))]
 
     def _rejoin(self, client: Client, member: _Member, join: Join) -> list[Delivery]:
         if join.nick != member.nick:
@@ -208,20 +235,38 @@ class ChatState:
         if join.room == member.room:  # already there: just what was missed
             room = self._rooms[member.room]
             history, truncated = self._recover(room, join.last_id)
-            welcome = protocol.welcome(member.nick, room.name, room.online(), history, truncated)
-            return [_to(client, welcome)]
+            return [_to(client, self._welcome(room, member.nick, history, truncated))]
         self._room(join.room)  # may refuse (too many rooms) before the member leaves
-        deliveries = self._leave(member)
+        self._leave(member)
         del self._members[client], self._by_nick[member.nick]
-        return deliveries + self._enter(client, member.nick, join.room, join.last_id)
+        return self._enter(client, member.nick, join.room, join.last_id)
 
-    def _leave(self, member: _Member) -> list[Delivery]:
+    def _welcome(self, room: _Room, nick: str, history: list[Message], truncated: bool) -> Message:
+        # The list the others know (the next flush brings everyone up to date), and the newcomer.
+        online = sorted(room.announced | {nick})
+        return protocol.welcome(nick, room.name, online, history, truncated)
+
+    def _leave(self, member: _Member) -> None:
         room = self._rooms[member.room]
         del room.members[member.nick]
         room.typing.discard(member.nick)
+        if member.nick in room.announced:
+            room.cycled.add(member.nick)  # told "left", even if it comes back before the flush
+        self._changed.add(room.name)
         if not room.members:
             room.emptied_at = next(self._clock)
-        return _nonempty(Delivery(room.clients(), protocol.left(member.nick)))
+
+    def _flush(self, room: _Room) -> list[Delivery]:
+        """The changes to `room`'s list since its members were last told, as one delivery."""
+        current = set(room.members)
+        left = (room.announced - current) | room.cycled
+        joined = (current - room.announced) | (room.cycled & current)
+        room.announced, room.cycled = current, set()
+        if not (left or joined):
+            return []
+        arrived = [nick for nick in room.members if nick in joined]  # dicts keep insertion order
+        change = protocol.presence_changed(room.name, arrived, sorted(left))
+        return _nonempty(Delivery(room.clients(), change))
 
     def _say(self, client: Client, member: _Member, say: Say) -> list[Delivery]:
         room = self._rooms[member.room]

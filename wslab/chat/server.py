@@ -18,6 +18,7 @@ what broadcast() does instead, and what this server adds so that memory stays bo
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections.abc import Iterable
 from importlib import resources
@@ -52,6 +53,15 @@ CALL_TIMEOUT = 10.0
 #: Bytes a member may leave unread before the server drops it (see `_deliver()`).
 MAX_BACKLOG = 1024 * 1024
 
+#: Joins and leaves wait to be told together, one ``presence_changed`` per room: at least
+#: `PRESENCE_DELAY` seconds (a person joining a small room is seen that soon), plus
+#: `PRESENCE_DELAY_PER_MEMBER` per member online, up to `PRESENCE_MAX_DELAY`. A batch costs one
+#: frame per member, so waiting in proportion caps the presence traffic at about 1,000 frames a
+#: second however large the room: a room of 1,000 filling up hears of arrivals once a second.
+PRESENCE_DELAY = 0.05
+PRESENCE_DELAY_PER_MEMBER = 0.001
+PRESENCE_MAX_DELAY = 1.0
+
 
 class ChatServer(Server):
     """A chat server running in its own thread; see `chat_server()`."""
@@ -81,6 +91,7 @@ class ChatServer(Server):
         self._extra_origins = [None] if origins is None else list(origins)
         self._state = ChatState(history)
         self._lock = threading.Lock()  # the state is read from the notebook's thread too
+        self._flush_timer: asyncio.TimerHandle | None = None
         self._files = {
             path: (resources.files(__package__).joinpath("static", file).read_bytes(), kind)
             for path, (file, kind) in STATIC.items()
@@ -193,13 +204,30 @@ class ChatServer(Server):
                 with self._lock:
                     outcome = self._state.receive(websocket, event)
                 self._deliver(outcome.deliveries)
+                self._schedule_flush()
                 if outcome.close is not None:
                     await websocket.close(*outcome.close)  # logged by Server as it closes
                     return
         finally:  # however it ended: closed, reset, dropped as too slow, server stopping
             with self._lock:
-                deliveries = self._state.disconnect(websocket)
-            self._deliver(deliveries)
+                self._state.disconnect(websocket)
+            self._schedule_flush()
+
+    def _schedule_flush(self) -> None:
+        """Tell pending joins and leaves a moment from now (see `PRESENCE_DELAY`), unless a
+        flush is already due."""
+        with self._lock:
+            pending = self._state.pending
+        if pending and self._flush_timer is None:
+            online = PRESENCE_DELAY_PER_MEMBER * self.connections
+            delay = max(PRESENCE_DELAY, min(PRESENCE_MAX_DELAY, online))
+            self._flush_timer = asyncio.get_running_loop().call_later(delay, self._flush)
+
+    def _flush(self) -> None:
+        self._flush_timer = None
+        with self._lock:
+            deliveries = self._state.flush()
+        self._deliver(deliveries)  # may drop slow members: their leaving schedules the next
 
     def _deliver(self, deliveries: list[Delivery]) -> None:
         """Send each message to its recipients without ever waiting for any of them.

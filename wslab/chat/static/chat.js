@@ -154,14 +154,8 @@
         seen(m.id);
         return addEntry({ kind: "private", id: m.id, from: m.from, to: m.to, text: m.text });
       case "ack": return onAck(m);
-      // The welcome lists who is here; after it, joined and left keep our own list.
-      case "joined":
-        if (!state.online.includes(m.nick)) setOnline([...state.online, m.nick].sort());
-        return addEntry({ kind: "notice", text: `${m.nick} joined` });
-      case "left":
-        typerDone(m.nick);
-        setOnline(state.online.filter((nick) => nick !== m.nick));
-        return addEntry({ kind: "notice", text: `${m.nick} left` });
+      // The welcome lists who is here; after it, batches of changes keep our own list.
+      case "presence_changed": return onPresenceChanged(m);
       case "presence": return setOnline(m.online);
       case "typing":
         if (m.typing) state.typers.add(m.nick); else state.typers.delete(m.nick);
@@ -195,6 +189,22 @@
     if (m.history.length) seen(m.history[m.history.length - 1].id);
     setOnline(m.online);
     save();
+  }
+
+  // Drop who left, then add who joined (a nick in both left and came back). `joined` is in
+  // order of arrival: in our first batch we find ourselves, and those before us were there first.
+  function onPresenceChanged(m) {
+    if (m.room !== state.room) return;
+    const online = new Set(state.online);
+    for (const nick of m.left) {
+      online.delete(nick);
+      typerDone(nick);
+      if (nick !== state.nick) addEntry({ kind: "notice", text: `${nick} left` });
+    }
+    for (const nick of m.joined) online.add(nick);
+    const me = m.joined.indexOf(state.nick);
+    for (const nick of m.joined.slice(me + 1)) addEntry({ kind: "notice", text: `${nick} joined` });
+    setOnline([...online].sort());
   }
 
   function onAck(m) {
