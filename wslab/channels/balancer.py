@@ -1,0 +1,61 @@
+"""The load balancer used when nginx is not installed: least connections, in Python.
+
+It does what the cluster needs from nginx and no more: each new TCP connection goes to the node
+with the fewest connections it has open through us; a node that refuses (killed) is skipped and
+the next one tried; then bytes are copied both ways until either side closes. It works on TCP,
+below HTTP, so WebSocket upgrades pass unchanged. It runs on a loop thread of the kernel, so it
+shares the kernel's GIL: fine for lessons, a bottleneck for measurements (use nginx for those).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+from .._service import LOOPBACK
+from .._streams import StreamService, no_delay
+
+__all__ = ["TcpBalancer"]
+
+READ_SIZE = 65_536
+
+
+class TcpBalancer(StreamService):
+    kind = "load balancer"
+    scheme = "ws"
+
+    def __init__(self, name: str, ports: list[int]) -> None:
+        super().__init__(name)
+        self.ports = ports
+        self.open = dict.fromkeys(ports, 0)
+        """Connections open through us, per node port."""
+
+    async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        for port in sorted(self.ports, key=lambda p: self.open[p]):
+            try:
+                up_reader, up_writer = await asyncio.open_connection(LOOPBACK, port)
+            except OSError:
+                continue
+            break
+        else:
+            self._log.error("no node accepted the connection")
+            return
+        no_delay(up_writer)
+        self.open[port] += 1
+        try:
+            await asyncio.gather(_pipe(reader, up_writer), _pipe(up_reader, writer))
+        finally:
+            self.open[port] -= 1
+            up_writer.close()
+
+
+async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    try:
+        while data := await reader.read(READ_SIZE):
+            writer.write(data)
+            await writer.drain()
+    except (ConnectionError, OSError):
+        pass
+    finally:
+        with contextlib.suppress(Exception):
+            writer.close()  # one side gone: hang up the other, as a broken cable would
