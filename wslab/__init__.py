@@ -15,6 +15,7 @@ from . import protocol, tls
 from ._process import ProcessServer
 from ._service import Service, running, stop_all
 from .builtin import echo_server, push_server
+from .channels import cluster
 from .chat import ChatPanel, ChatServer, chat_panel, chat_server, start_bots
 from .client import Client, connect
 from .doctor import doctor
@@ -37,6 +38,7 @@ __all__ = [
     "chat_panel",
     "chat_server",
     "check",
+    "cluster",
     "connect",
     "doctor",
     "echo_server",

@@ -204,9 +204,13 @@ class Clients(Sequence[ChannelClient]):
     def send(self, index: int, message: dict[str, Any]) -> None:
         self._run(self._clients[index].send(message))
 
-    def wait_events(self, channel: str, count: int, timeout: float = TIMEOUT) -> None:
-        """Wait until every client subscribed to `channel` has `count` events from it."""
-        waiting = [c for c in self._clients if channel in c.channels]
+    def wait_events(
+        self, channel: str, count: int, which: Sequence[int] | None = None, timeout: float = TIMEOUT
+    ) -> None:
+        """Wait until every client subscribed to `channel` (of those at `which`) has `count`
+        events from it."""
+        chosen = self._clients if which is None else [self._clients[i] for i in which]
+        waiting = [c for c in chosen if channel in c.channels]
         self._run(
             _gather(
                 *(
