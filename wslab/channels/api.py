@@ -54,7 +54,7 @@ class ApiServer(StreamService):
         return f"{self.url}apps/{self.app.id}/events"
 
     async def _start(self) -> tuple[str, int]:
-        self._broker = Broker(self.broker_url)
+        self._broker = Broker(self.broker_url, client_name="api")
         return await super()._start()
 
     async def _stop(self) -> None:

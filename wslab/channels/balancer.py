@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable
 
 from .._service import LOOPBACK
 from .._streams import StreamService, no_delay
 
-__all__ = ["TcpBalancer"]
+__all__ = ["TcpBalancer", "pipe"]
 
 READ_SIZE = 65_536
 
@@ -43,19 +44,27 @@ class TcpBalancer(StreamService):
         no_delay(up_writer)
         self.open[port] += 1
         try:
-            await asyncio.gather(_pipe(reader, up_writer), _pipe(up_reader, writer))
+            await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
         finally:
             self.open[port] -= 1
             up_writer.close()
 
 
-async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+async def pipe(
+    reader: asyncio.StreamReader,
+    writer: asyncio.StreamWriter,
+    record: Callable[[bytes], None] | None = None,
+) -> None:
+    """Copy one direction until it ends (`record` sees each chunk first); then hang up the
+    other side too, as a broken cable would."""
     try:
         while data := await reader.read(READ_SIZE):
+            if record is not None:
+                record(data)
             writer.write(data)
             await writer.drain()
     except (ConnectionError, OSError):
         pass
     finally:
         with contextlib.suppress(Exception):
-            writer.close()  # one side gone: hang up the other, as a broken cable would
+            writer.close()

@@ -63,10 +63,11 @@ def decode_relayed(data: str) -> dict[str, Any]:
 class Broker:
     """A connection to Redis for one node (or the backend API)."""
 
-    def __init__(self, url: str, history: int = HISTORY) -> None:
+    def __init__(self, url: str, history: int = HISTORY, client_name: str | None = None) -> None:
         self.url = url
         self.history = history
-        self.redis = redis.Redis.from_url(url, decode_responses=True)
+        # The name each connection gives itself (CLIENT SETNAME) shows in CLIENT LIST and taps.
+        self.redis = redis.Redis.from_url(url, decode_responses=True, client_name=client_name)
         self._publish = self.redis.register_script(_PUBLISH)
 
     async def close(self) -> None:

@@ -90,6 +90,10 @@ class Cluster:
     def running(self) -> bool:
         return self.balancer.running
 
+    def cpu_seconds(self) -> list[float]:
+        """CPU time each node process has used so far (user + system; 0 for a stopped one)."""
+        return [_cpu_seconds(n.pid) if n.running and n.pid else 0.0 for n in self.nodes]
+
     def kill(self, index: int) -> None:
         """SIGKILL node `index` (0-based): no goodbye to its clients, as a crash would."""
         node = self.nodes[index]
@@ -128,6 +132,13 @@ class Cluster:
             history=self.history,
             port=port,
         )
+
+
+def _cpu_seconds(pid: int) -> float:
+    """utime + stime of a process, from /proc/<pid>/stat (Linux)."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def cluster(

@@ -60,7 +60,7 @@ class ChannelNode(Server):
         if self.broker_url is None:
             self._broker = MemoryBroker(self._history)
         else:
-            self._broker = Broker(self.broker_url, self._history)
+            self._broker = Broker(self.broker_url, self._history, f"node-{self.node}")
         # Listening is confirmed before the first client can subscribe: nothing published
         # after a subscription's history was read can slip past the node.
         feed = await self._broker.listen()
