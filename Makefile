@@ -16,7 +16,7 @@ CHROMIUM := /usr/bin/chromium
 NBVAL  := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg \
           --nbval-cell-timeout=120
 
-.PHONY: install lab test test-fast bench bench-full bench-chat notebooks exercises clean
+.PHONY: install lab test test-fast bench bench-full bench-chat bench-cluster notebooks exercises clean
 
 install: $(COURSE)
 
@@ -44,6 +44,21 @@ $(CHROMIUM):
 	  echo "The browser tests need Debian's chromium: sudo apt-get install chromium"; exit 1; \
 	fi
 
+# Lesson 08's cluster runs Debian's Redis server and nginx; the tests use both. Installed here
+# when missing. (`make lab` works without them: see wslab/channels/processes.py.)
+CLUSTER_REDIS := /usr/bin/redis-server
+CLUSTER_NGINX := /usr/sbin/nginx
+
+$(CLUSTER_REDIS) $(CLUSTER_NGINX):
+	@if [ "$$(id -u)" = 0 ]; then \
+	  DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server nginx >/dev/null; \
+	else \
+	  echo "The cluster tests need Debian's redis-server and nginx: sudo apt-get install redis-server nginx"; exit 1; \
+	fi
+
+test: $(CLUSTER_REDIS) $(CLUSTER_NGINX)
+
 test: $(TESTS) $(CHROMIUM)
 	$(BIN)/ruff check wslab tests benchmarks
 	$(BIN)/python -m wslab exercises build --check
@@ -63,6 +78,10 @@ bench-full: $(COURSE)
 # Chat fan-out to rooms of 100 and 1,000 clients (about a minute; --quick: 100 and 300).
 bench-chat: $(COURSE)
 	$(BIN)/python benchmarks/chat_fanout.py
+
+# Fan-out of one channel on a cluster of 1, 2 and 4 nodes, as ratios against one node.
+bench-cluster: $(COURSE)
+	$(BIN)/python benchmarks/cluster_fanout.py
 
 # Re-execute every notebook in place, so that its stored outputs are the ones nbval compares.
 notebooks: $(TESTS)

@@ -152,7 +152,7 @@ def test_every_exercise_is_checked_in_a_lesson():
     """Each exercise in exercises/ is introduced and graded by a lesson's wslab.check() cell."""
     exercises = {p.name[:4] for p in (ROOT / "exercises").glob("ex*.py")}
     checked = set().union(*(checked_exercises(path) for path in NOTEBOOKS))
-    assert len(exercises) == 10 and checked == exercises
+    assert len(exercises) >= 10 and checked == exercises
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)

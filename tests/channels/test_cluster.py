@@ -37,3 +37,43 @@ def test_stop_all_stops_every_part(stop_all):
     assert {"parts-redis", "parts-node-1", "parts-node-2", "parts-lb", "parts-api"} <= names
     wslab.stop_all()
     assert not lab.running and wslab.running() == {}
+
+
+def test_the_backend_triggers_through_the_signed_api(two_nodes):
+    """A signed trigger reaches subscribers on both nodes; a tampered one gets 401 and
+    publishes nothing."""
+    group = clients(two_nodes.url, 2)
+    group.subscribe("news")
+    backend = two_nodes.backend
+    tampered = backend.signed_trigger("news", "price", 1)
+    tampered["body"] = tampered["body"].replace(b"1", b"2")
+    assert backend.send(tampered)[0] == 401
+    backend.trigger("news", "price", 3)
+    group.wait_events("news", 1)
+    assert [c.received("news") for c in group] == [[3], [3]]
+
+
+def test_presence_lists_members_across_nodes_and_announces_leaving(two_nodes):
+    """Members on either node see each other; when one disconnects the other is told."""
+    users = [{"user_id": "ann", "user_info": {"name": "Ann"}}, {"user_id": "bob"}]
+    team = clients(two_nodes.url, 2, authorize=two_nodes.backend.authorize, users=users)
+    assert sorted(team.nodes()) == ["1", "2"]
+    team.subscribe("presence-team", which=[0])
+    (reply,) = team.subscribe("presence-team", which=[1])
+    assert reply["members"] == {"ann": {"name": "Ann"}, "bob": None}
+    assert team.wait_messages(0, lambda m: m["event"] == "member_added")["user_id"] == "bob"
+    team.disconnect(1)
+    removed = team.wait_messages(0, lambda m: m["event"] == "member_removed")
+    assert removed == {"channel": "presence-team", "event": "member_removed", "user_id": "bob"}
+
+
+def test_a_restarted_node_takes_new_connections_again(stop_all):
+    """kill(i) then restart(i): the node is back on its port, behind the load balancer."""
+    lab = cluster(nodes=2, name="restart")
+    port = lab.nodes[0].port
+    lab.kill(0)
+    assert not lab.nodes[0].running
+    lab.restart(0)
+    assert lab.nodes[0].running and lab.nodes[0].port == port
+    group = clients(lab.url, 4)
+    assert sorted(set(group.nodes())) == ["1", "2"]

@@ -259,6 +259,10 @@ class Clients(Sequence[ChannelClient]):
         """The node each client is connected to now (the prefix of its socket id)."""
         return [c.socket_id.split(".")[0] if c.socket_id else "-" for c in self._clients]
 
+    def disconnect(self, index: int) -> None:
+        """Close client `index` for good (it will not reconnect)."""
+        self._run(self._clients[index].close())
+
     def close(self) -> None:
         if self in _running:
             _running.remove(self)

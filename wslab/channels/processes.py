@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import shutil
+import signal
 import socket
 import tempfile
 from importlib import resources
@@ -64,6 +65,18 @@ def nginx_binary() -> str | None:
     )
 
 
+def _die_with_parent() -> None:
+    """In the child, before exec: SIGTERM when the thread that started it ends (Linux).
+
+    A Python process killed with SIGKILL runs no cleanup; without this its Redis and nginx
+    would keep running, orphaned. The thread is the service's loop thread, which lives until
+    the service stops (when the program is stopped anyway)."""
+    with contextlib.suppress(Exception):
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
 class _ChildProgram(Service):
     """A program in a child process with a temporary directory, stopped with SIGTERM."""
 
@@ -82,6 +95,7 @@ class _ChildProgram(Service):
             stderr=asyncio.subprocess.STDOUT,
             cwd=self._dir,
             start_new_session=True,
+            preexec_fn=_die_with_parent,
         )
         self.pid = self._process.pid
         return self._process

@@ -40,5 +40,5 @@ def verify(
     else:
         channel_data = None
     expected = sign(key, secret, socket_id, channel, channel_data)
-    if auth.split(":")[1] != expected.split(":")[1] or auth[:len(key)] != key:
+    if auth.split(":")[1] != expected.split(":")[1] or auth[: len(key)] != key:
         raise AuthError(f"invalid signature for {socket_id} on {channel}")

@@ -1,4 +1,4 @@
-"""Wrong: verify() leaves channel_data out of the signed text, so anyone with a
+"""Wrong: sign() leaves channel_data out of the signed text, so anyone with a
 signature can claim to be any user of a presence channel."""
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ def sign(
     key: str, secret: str, socket_id: str, channel: str, channel_data: str | None = None
 ) -> str:
     """The auth string ``"<key>:<hex HMAC-SHA256>"`` for this socket and channel."""
-    parts = [socket_id, channel] if channel_data is None else [socket_id, channel, channel_data]
+    parts = [socket_id, channel]
     digest = hmac.new(secret.encode(), ":".join(parts).encode(), hashlib.sha256).hexdigest()
     return f"{key}:{digest}"
 
@@ -39,7 +39,8 @@ def verify(
             member = None
         if not isinstance(member, dict) or "user_id" not in member:
             raise AuthError("presence needs channel_data with a user_id")
-    channel_data = None
+    else:
+        channel_data = None
     expected = sign(key, secret, socket_id, channel, channel_data)
     if not hmac.compare_digest(auth.encode(), expected.encode()):
         raise AuthError(f"invalid signature for {socket_id} on {channel}")
