@@ -77,3 +77,17 @@ def test_a_restarted_node_takes_new_connections_again(stop_all):
     assert lab.nodes[0].running and lab.nodes[0].port == port
     group = clients(lab.url, 4)
     assert sorted(set(group.nodes())) == ["1", "2"]
+
+
+def test_the_python_balancer_does_the_same_job(stop_all):
+    """Without nginx: least connections over both nodes, and a killed node is skipped."""
+    lab = cluster(nodes=2, name="pyl", balancer="python")
+    assert lab.balancer_kind == "python"
+    group = clients(lab.url, 4)
+    assert sorted(group.nodes()) == ["1", "1", "2", "2"]
+    group.subscribe("news")
+    lab.kill(0)
+    lab.backend.trigger("news", "after", 1)
+    group.wait_events("news", 1)
+    assert [c.received("news") for c in group] == [[1]] * 4
+    assert set(group.nodes()) == {"2"}

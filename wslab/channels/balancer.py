@@ -32,22 +32,25 @@ class TcpBalancer(StreamService):
         """Connections open through us, per node port."""
 
     async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        for port in sorted(self.ports, key=lambda p: self.open[p]):
+        tried: set[int] = set()
+        while len(tried) < len(self.ports):
+            # Counted before connecting, so that clients arriving together spread out.
+            port = min((p for p in self.ports if p not in tried), key=lambda p: self.open[p])
+            tried.add(port)
+            self.open[port] += 1
             try:
                 up_reader, up_writer = await asyncio.open_connection(LOOPBACK, port)
             except OSError:
+                self.open[port] -= 1
                 continue
-            break
-        else:
-            self._log.error("no node accepted the connection")
+            try:
+                no_delay(up_writer)
+                await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
+            finally:
+                self.open[port] -= 1
+                up_writer.close()
             return
-        no_delay(up_writer)
-        self.open[port] += 1
-        try:
-            await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
-        finally:
-            self.open[port] -= 1
-            up_writer.close()
+        self._log.error("no node accepted the connection")
 
 
 async def pipe(
