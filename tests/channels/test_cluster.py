@@ -91,3 +91,12 @@ def test_the_python_balancer_does_the_same_job(stop_all):
     group.wait_events("news", 1)
     assert [c.received("news") for c in group] == [[1]] * 4
     assert set(group.nodes()) == {"2"}
+
+
+def test_bad_input_gets_an_error_and_the_connection_stays_open(two_nodes):
+    """A frame that does not parse is answered with an error; the same client then subscribes."""
+    group = clients(two_nodes.url, 1)
+    group.send(0, {"event": "publish", "channel": "news"})
+    error = group.wait_messages(0, lambda m: m["event"] == "error")
+    assert error["code"] == "bad_message"
+    assert group.subscribe("news")[0]["event"] == "subscribed"
