@@ -52,10 +52,6 @@ class ChannelNode(Server):
         self._broker: Broker | MemoryBroker | None = None
         self._relay_task: asyncio.Task | None = None
 
-    @property
-    def last_seq(self) -> int:  # reported by the child process's stats (see wslab._process)
-        return self.relayed
-
     async def _start(self) -> tuple[str, int]:
         if self.broker_url is None:
             self._broker = MemoryBroker(self._history)
