@@ -16,7 +16,7 @@ CHROMIUM := /usr/bin/chromium
 NBVAL  := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg \
           --nbval-cell-timeout=120
 
-.PHONY: install lab test test-fast bench bench-full bench-chat notebooks exercises clean
+.PHONY: install lab test test-fast bench bench-full bench-chat bench-cluster notebooks exercises clean
 
 install: $(COURSE)
 
@@ -44,19 +44,23 @@ $(CHROMIUM):
 	  echo "The browser tests need Debian's chromium: sudo apt-get install chromium"; exit 1; \
 	fi
 
-# Lesson 07 and its tests run a real nginx (unprivileged, from a temporary folder). Installed
-# here when missing; without it the lesson falls back to wslab's user-space proxy.
+# Lesson 07's reverse proxy and lesson 08's cluster run Debian's nginx and Redis server
+# (unprivileged, from temporary folders), and their tests use both. Installed here when
+# missing; without them the lessons say so and fall back to wslab's user-space proxy and
+# balancer (see wslab/production/nginx.py and wslab/channels/processes.py).
 NGINX := /usr/sbin/nginx
+REDIS := /usr/bin/redis-server
 
-$(NGINX):
+$(NGINX) $(REDIS):
 	@if [ "$$(id -u)" = 0 ]; then \
 	  DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
-	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx >/dev/null; \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx redis-server >/dev/null; \
 	else \
-	  echo "The proxy tests need Debian's nginx: sudo apt-get install nginx"; exit 1; \
+	  echo "Lessons 07 and 08's tests need Debian's nginx and redis-server:" \
+	    "sudo apt-get install nginx redis-server"; exit 1; \
 	fi
 
-test: $(TESTS) $(CHROMIUM) $(NGINX)
+test: $(TESTS) $(CHROMIUM) $(NGINX) $(REDIS)
 	$(BIN)/ruff check wslab tests benchmarks
 	$(BIN)/python -m wslab exercises build --check
 	$(BIN)/python -m pytest $(NBVAL) tests notebooks
@@ -76,6 +80,10 @@ bench-full: $(COURSE)
 # benchmarks/results/chat.md (a few minutes; --quick: 100 and 300).
 bench-chat: $(COURSE)
 	$(BIN)/python benchmarks/chat_fanout.py --out benchmarks/results/chat.md
+
+# Fan-out of one channel on a cluster of 1, 2 and 4 nodes, as ratios against one node.
+bench-cluster: $(COURSE)
+	$(BIN)/python benchmarks/cluster_fanout.py
 
 # Re-execute every notebook in place, so that its stored outputs are the ones nbval compares.
 notebooks: $(TESTS)

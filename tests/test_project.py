@@ -14,6 +14,8 @@ from nbval.plugin import get_sanitize_patterns
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 SANITIZE = ROOT / "tests" / "nbval_sanitize.cfg"
+#: conda-forge's names for packages PyPI names otherwise ("redis" there is a stale old client).
+CONDA_NAMES = {"redis-py": "redis"}
 
 
 def requirement(spec: str) -> tuple[str, str]:
@@ -21,6 +23,7 @@ def requirement(spec: str) -> tuple[str, str]:
     match = re.fullmatch(r"\s*([A-Za-z0-9_.\-]+)\s*(.*?)\s*", spec)
     assert match, spec
     name = re.sub(r"[-_.]+", "-", match.group(1)).lower()
+    name = CONDA_NAMES.get(name, name)
     return name, ",".join(sorted(part.strip() for part in match.group(2).split(",") if part))
 
 

@@ -19,6 +19,7 @@ from ._process import ProcessServer, serve_process
 from ._registry import running, stop_all
 from ._service import Service
 from .builtin import echo_server, push_server
+from .channels import cluster
 from .chat import ChatPanel, ChatServer, chat_panel, chat_server, start_bots
 from .client import Client, connect
 from .doctor import doctor
@@ -41,6 +42,7 @@ __all__ = [
     "chat_panel",
     "chat_server",
     "check",
+    "cluster",
     "connect",
     "doctor",
     "echo_server",
