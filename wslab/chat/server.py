@@ -18,6 +18,7 @@ what broadcast() does instead, and what this server adds so that memory stays bo
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Iterable
 from importlib import resources
@@ -27,6 +28,7 @@ from websockets.asyncio.server import ServerConnection, broadcast
 from websockets.datastructures import Headers
 from websockets.http11 import Request, Response
 
+from .. import browser_url
 from .._service import _registry
 from ..server import Server
 from . import protocol
@@ -52,6 +54,9 @@ CALL_TIMEOUT = 10.0
 
 #: Bytes a member may leave unread before the server drops it (see `_deliver()`).
 MAX_BACKLOG = 1024 * 1024
+
+#: A Host header safe to repeat in the page's Content-Security-Policy.
+_HOST = re.compile(r"[A-Za-z0-9.\-]+(:[0-9]{1,5})?|\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?")
 
 
 class ChatServer(Server):
@@ -96,13 +101,20 @@ class ChatServer(Server):
 
     @property
     def page_url(self) -> str:
-        """The chat page, for a browser: ``http://127.0.0.1:<port>/``."""
-        return f"http://{self.host}:{self.port}/"
+        """The chat page, for a browser: ``http://127.0.0.1:<port>/``, or on hosted JupyterLab
+        the same through the Jupyter server, ``{base_url}proxy/<port>/`` (see `browser_url`)."""
+        return browser_url.browser_url(self.port, "/", host=self.host)
 
     @property
     def origins(self) -> list[str | None]:
-        """Origin headers accepted on /ws; None stands for "no Origin header" (not a browser)."""
-        return [self.page_url.rstrip("/"), *self._extra_origins]
+        """Origin headers accepted on /ws; None stands for "no Origin header" (not a browser).
+
+        The page's own origin; through the proxy of a hosted JupyterLab, the page's origin is
+        the Jupyter server's, so that one (and only that one) is admitted too."""
+        own = [f"http://{self.host}:{self.port}"]
+        if browser_url.route() is browser_url.Route.PROXY:
+            own += browser_url.browser_origins()
+        return [*own, *self._extra_origins]
 
     def members(self, room: str = protocol.DEFAULT_ROOM) -> list[str]:
         """Nicks in `room` right now, sorted."""
@@ -155,10 +167,13 @@ class ChatServer(Server):
             return None
         if path in self._files and "Upgrade" not in request.headers:
             body, content_type = self._files[path]
-            return self._page(body, content_type)
+            return self._page(body, content_type, request.headers.get("Host"))
         return connection.respond(404, f"Nothing at {path}; the chat's WebSocket is at /ws.\n")
 
-    def _page(self, body: bytes, content_type: str) -> Response:
+    def _page(self, body: bytes, content_type: str, host: str | None) -> Response:
+        # The page's WebSocket goes back to the host the browser loaded it from: this port, or
+        # the Jupyter server whose proxy forwarded the request (it passes the browser's Host).
+        host = host if host and _HOST.fullmatch(host) else f"{self.host}:{self.port}"
         headers = Headers(
             [
                 ("Content-Type", content_type),
@@ -170,7 +185,7 @@ class ChatServer(Server):
                 (
                     "Content-Security-Policy",
                     "default-src 'none'; script-src 'self'; style-src 'self'; "
-                    f"img-src 'self' data:; connect-src ws://{self.host}:{self.port}; "
+                    f"img-src 'self' data:; connect-src ws://{host} wss://{host}; "
                     "base-uri 'none'; "
                     "form-action 'none'",
                 ),
