@@ -85,7 +85,8 @@ def route(environ: os._Environ | dict[str, str] | None = None) -> Route:
         try:
             return Route(chosen.strip().lower())
         except ValueError:
-            raise ValueError(f"{ROUTE_VARIABLE} must be 'direct' or 'proxy', got {chosen!r}")
+            message = f"{ROUTE_VARIABLE} must be 'direct' or 'proxy', got {chosen!r}"
+            raise ValueError(message) from None
     server = jupyter_server(env)
     return Route.PROXY if server is not None and server.base_url != "/" else Route.DIRECT
 
