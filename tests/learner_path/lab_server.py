@@ -12,11 +12,13 @@ import signal
 import subprocess
 import time
 import urllib.request
+import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from websockets.sync.client import connect
 
 #: Seconds JupyterLab may take to write its runtime file (2 shared cores, cold caches).
 START_TIMEOUT = 90
@@ -85,7 +87,14 @@ def running_lab(
                     + log.read_text(errors="replace")[-3000:]
                 )
             time.sleep(0.1)  # polling for a file another process writes: no event to wait on
-        yield Lab(info["url"], info["token"], Path(info["root_dir"]), info)
+        # The runtime file is written before the server binds its port (jupyter_server binds in
+        # a callback of the event loop it starts next): wait until it answers.
+        lab = Lab(info["url"], info["token"], Path(info["root_dir"]), info)
+        while not _answers(lab):
+            if process.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"JupyterLab wrote {info['url']} but does not answer there")
+            time.sleep(0.1)
+        yield lab
     finally:
         process.send_signal(signal.SIGINT)
         try:
@@ -93,6 +102,13 @@ def running_lab(
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+def _answers(lab: Lab) -> bool:
+    try:
+        return lab.get("api/status")[0] == 200
+    except OSError:  # refused: not listening yet
+        return False
 
 
 def _server_info(runtime: Path) -> dict | None:
@@ -103,3 +119,73 @@ def _server_info(runtime: Path) -> dict | None:
         except json.JSONDecodeError:  # being written
             return None
     return None
+
+
+class Kernel:
+    """A kernel the Jupyter server started (POST api/kernels), driven over its channels socket.
+
+    The kernel is the server's child, as when a learner opens a notebook: what wslab works out
+    from its parent server is what a lesson would see.
+    """
+
+    def __init__(self, lab: Lab) -> None:
+        self.lab = lab
+        self.id = lab.post("api/kernels")["id"]
+        url = lab.url.replace("http", "ws", 1) + f"api/kernels/{self.id}/channels"
+        self.session = uuid.uuid4().hex
+        self._stack = contextlib.ExitStack()
+        self.socket = self._stack.enter_context(
+            connect(
+                url,
+                additional_headers={"Authorization": f"token {lab.token}"},
+                proxy=None,
+                max_size=None,
+            )
+        )
+
+    def run(self, code: str, timeout: float = 60) -> str:
+        """Execute `code`; return what it printed; fail the test on an error."""
+        msg_id = uuid.uuid4().hex
+        header = {
+            "msg_id": msg_id,
+            "msg_type": "execute_request",
+            "username": "test",
+            "session": self.session,
+            "date": "",
+            "version": "5.3",
+        }
+        content = {
+            "code": code,
+            "silent": False,
+            "store_history": False,
+            "user_expressions": {},
+            "allow_stdin": False,
+            "stop_on_error": True,
+        }
+        self.socket.send(
+            json.dumps(
+                {
+                    "header": header,
+                    "parent_header": {},
+                    "metadata": {},
+                    "content": content,
+                    "channel": "shell",
+                    "buffers": [],
+                }
+            )
+        )
+        printed, deadline = [], time.monotonic() + timeout
+        while True:
+            message = json.loads(self.socket.recv(timeout=max(0.1, deadline - time.monotonic())))
+            if message.get("parent_header", {}).get("msg_id") != msg_id:
+                continue
+            kind, body = message["msg_type"], message["content"]
+            if kind == "stream":
+                printed.append(body["text"])
+            elif kind == "error":
+                pytest.fail(f"{body['ename']}: {body['evalue']}\n" + "\n".join(body["traceback"]))
+            elif kind == "status" and body["execution_state"] == "idle":
+                return "".join(printed)
+
+    def close(self) -> None:
+        self._stack.close()
