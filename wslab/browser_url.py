@@ -26,11 +26,21 @@ from __future__ import annotations
 import enum
 import json
 import os
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-__all__ = ["JupyterServer", "Route", "browser_origins", "browser_url", "jupyter_server", "route"]
+__all__ = [
+    "JupyterServer",
+    "Route",
+    "browser_origins",
+    "browser_url",
+    "forwarded_origin",
+    "jupyter_server",
+    "route",
+]
 
 #: Environment variables that configure the choice (see the module's docstring).
 ROUTE_VARIABLE = "WSLAB_BROWSER_ROUTE"
@@ -38,6 +48,9 @@ URL_VARIABLE = "WSLAB_JUPYTER_URL"
 HUB_PREFIX_VARIABLE = "JUPYTERHUB_SERVICE_PREFIX"
 
 _LOOPBACK_NAMES = ("127.0.0.1", "localhost")
+
+#: A Host header: a name or IPv4 address, or a bracketed IPv6 address, and maybe a port.
+HOST_HEADER = re.compile(r"[A-Za-z0-9.\-]+(:[0-9]{1,5})?|\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?")
 
 
 class Route(enum.Enum):
@@ -133,6 +146,24 @@ def browser_origins(environ: os._Environ | dict[str, str] | None = None) -> list
     """
     server = jupyter_server(environ)
     return list(server.origins) if server is not None else []
+
+
+def forwarded_origin(headers: Mapping[str, str]) -> str | None:
+    """The browser's origin, for a page request that jupyter-server-proxy forwarded; else None.
+
+    Behind a hub, the kernel cannot know the hub's public address, but the request for a page
+    tells it: jupyter-server-proxy passes the browser's Host (and the hub's X-Forwarded-Proto)
+    and marks what it forwards with X-Forwarded-Context. A page on another site cannot make a
+    browser send that header to a server in the kernel: a custom header needs a CORS preflight,
+    which wslab's servers never grant. So a server may admit this origin for the WebSocket that
+    the page it served opens next.
+    """
+    if not headers.get("X-Forwarded-Context") or not (host := headers.get("Host")):
+        return None
+    scheme = headers.get("X-Forwarded-Proto", "http").split(",")[0].strip().lower()
+    if scheme not in ("http", "https") or not HOST_HEADER.fullmatch(host):
+        return None
+    return f"{scheme}://{host.lower()}"
 
 
 def _server_info(env: os._Environ | dict[str, str]) -> dict | None:

@@ -18,7 +18,6 @@ what broadcast() does instead, and what this server adds so that memory stays bo
 
 from __future__ import annotations
 
-import re
 import threading
 from collections.abc import Iterable
 from importlib import resources
@@ -55,9 +54,6 @@ CALL_TIMEOUT = 10.0
 #: Bytes a member may leave unread before the server drops it (see `_deliver()`).
 MAX_BACKLOG = 1024 * 1024
 
-#: A Host header safe to repeat in the page's Content-Security-Policy.
-_HOST = re.compile(r"[A-Za-z0-9.\-]+(:[0-9]{1,5})?|\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?")
-
 
 class ChatServer(Server):
     """A chat server running in its own thread; see `chat_server()`."""
@@ -85,6 +81,7 @@ class ChatServer(Server):
         self.dropped = 0
         """Members dropped because they did not read fast enough."""
         self._extra_origins = [None] if origins is None else list(origins)
+        self._proxied_origins: set[str] = set()  # learnt from pages served through Jupyter
         self._state = ChatState(history)
         self._lock = threading.Lock()  # the state is read from the notebook's thread too
         self._files = {
@@ -113,7 +110,7 @@ class ChatServer(Server):
         the Jupyter server's, so that one (and only that one) is admitted too."""
         own = [f"http://{self.host}:{self.port}"]
         if browser_url.route() is browser_url.Route.PROXY:
-            own += browser_url.browser_origins()
+            own += browser_url.browser_origins() + sorted(self._proxied_origins)
         return [*own, *self._extra_origins]
 
     def members(self, room: str = protocol.DEFAULT_ROOM) -> list[str]:
@@ -166,6 +163,8 @@ class ChatServer(Server):
                 return connection.respond(403, f"Origin {origin} is not allowed here.\n")
             return None
         if path in self._files and "Upgrade" not in request.headers:
+            if origin := browser_url.forwarded_origin(request.headers):
+                self._proxied_origins.add(origin)  # a hub's public origin (see forwarded_origin)
             body, content_type = self._files[path]
             return self._page(body, content_type, request.headers.get("Host"))
         return connection.respond(404, f"Nothing at {path}; the chat's WebSocket is at /ws.\n")
@@ -173,7 +172,8 @@ class ChatServer(Server):
     def _page(self, body: bytes, content_type: str, host: str | None) -> Response:
         # The page's WebSocket goes back to the host the browser loaded it from: this port, or
         # the Jupyter server whose proxy forwarded the request (it passes the browser's Host).
-        host = host if host and _HOST.fullmatch(host) else f"{self.host}:{self.port}"
+        if not (host and browser_url.HOST_HEADER.fullmatch(host)):
+            host = f"{self.host}:{self.port}"
         headers = Headers(
             [
                 ("Content-Type", content_type),
