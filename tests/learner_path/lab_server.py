@@ -43,15 +43,23 @@ class Lab:
             return response.status, response.read()
 
     def post(self, path: str) -> dict:
+        """POST to `path` with the token; the JSON answer."""
+        return json.loads(self._send("POST", path, b"") or b"null")
+
+    def delete(self, path: str) -> None:
+        """DELETE `path` with the token (e.g. shut a kernel down)."""
+        self._send("DELETE", path)
+
+    def _send(self, method: str, path: str, data: bytes | None = None) -> bytes:
         request = urllib.request.Request(
             self.url + path,
-            method="POST",
-            data=b"",
+            method=method,
+            data=data,
             headers={"Authorization": f"token {self.token}"},
         )
         opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
         with opener.open(request, timeout=30) as response:
-            return json.loads(response.read())
+            return response.read()
 
 
 def isolated_env(tmp: Path, environ: dict[str, str] | None = None) -> dict[str, str]:
