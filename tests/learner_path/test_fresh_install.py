@@ -34,6 +34,9 @@ BASE_PYTHON = Path(sys.base_prefix) / "bin" / f"python{sys.version_info[0]}.{sys
 #: Seconds for a venv and its install (2 shared cores, a cold pip cache).
 INSTALL_TIMEOUT = 900
 
+#: An install and two full gradings exceed pytest's default limit (300 s) on a loaded machine.
+pytestmark = pytest.mark.timeout(2 * INSTALL_TIMEOUT)
+
 
 def learner_env() -> dict[str, str]:
     """The environment of a shell that has not activated anything: the course comes from the
