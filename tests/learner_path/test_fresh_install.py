@@ -92,13 +92,17 @@ def made(tmp_path_factory):
 
 
 def test_make_install_grades_solutions_full_and_stubs_zero(made):
-    """After `make install` only: solutions 100 / 100, the untouched exercises 0 / 100."""
+    """After `make install` only: every solution gets full marks, every untouched exercise
+    none (and still shows the points it was worth)."""
     python = made / ".venv" / "bin" / "python"
     assert_course_only(python, made)
-    solutions = grade(python, made, "solutions")
-    assert [e["points"] for e in solutions["exercises"]] == [10] * 10, solutions
-    stubs = grade(python, made)
-    assert [(e["points"], e["total"]) for e in stubs["exercises"]] == [(0, 10)] * 10, stubs
+    count = len(list((made / "exercises").glob("ex*.py")))
+    solutions = grade(python, made, "solutions")["exercises"]
+    assert len(solutions) == count >= 10
+    assert all(e["points"] == e["total"] > 0 for e in solutions), solutions
+    stubs = grade(python, made)["exercises"]
+    assert len(stubs) == count
+    assert all(e["points"] == 0 and e["total"] > 0 for e in stubs), stubs
 
 
 def readme_commands() -> list[str]:
