@@ -1,19 +1,19 @@
-"""`make lab` serves the course: JupyterLab started the same way answers with a lesson."""
+"""`make lab` serves the course: JupyterLab started the same way answers with a lesson, its
+exercises are reachable, and its terminal runs the course's Python."""
 
 from __future__ import annotations
 
 import json
 import os
-import signal
-import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
+from learner_path.lab_server import isolated_env, running_lab
+from websockets.sync.client import connect
 
-from wslab.lab import lab_command
+from wslab.lab import lab_command, lab_environment
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -24,60 +24,61 @@ def test_make_lab_runs_the_wslab_lab_command():
     assert "$(BIN)/python -m wslab lab" in makefile.split("\nlab:", 1)[1].split("\n\n", 1)[0]
 
 
-def test_command_binds_loopback_and_roots_at_notebooks():
-    """JupyterLab is told to listen on 127.0.0.1 and to open the notebooks folder."""
+def test_command_binds_loopback_and_roots_at_the_course():
+    """JupyterLab listens on 127.0.0.1, is rooted at the course and opens lesson 00."""
     command = lab_command()
     assert "--ServerApp.ip=127.0.0.1" in command
-    assert f"--ServerApp.root_dir={ROOT / 'notebooks'}" in command
+    assert f"--ServerApp.root_dir={ROOT}" in command
+    assert "--LabApp.default_url=/lab/tree/notebooks/00_welcome.ipynb" in command
     assert ("--allow-root" in command) == (os.geteuid() == 0)
 
 
+def test_environment_puts_the_course_python_first():
+    """The server's (and so its terminals') PATH starts with this Python's scripts folder."""
+    env = lab_environment({"PATH": f"/usr/bin{os.pathsep}{Path(sys.executable).parent}"})
+    assert env["PATH"].split(os.pathsep) == [str(Path(sys.executable).parent), "/usr/bin"]
+    if sys.prefix != sys.base_prefix:
+        assert env["VIRTUAL_ENV"] == sys.prefix
+
+
 @pytest.fixture
-def jupyter(tmp_path):
-    """JupyterLab started by `python -m wslab lab` on a free port; yields its runtime info."""
-    env = {
-        **os.environ,
-        "JUPYTER_RUNTIME_DIR": str(tmp_path),
-        "JUPYTER_CONFIG_DIR": str(tmp_path / "config"),
-    }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "wslab", "lab", "--no-browser", "--ServerApp.port=0"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while not (info := list(tmp_path.glob("jpserver-*.json"))):
-            if process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"JupyterLab did not start (exit code {process.poll()})")
-            time.sleep(0.1)
-        yield json.loads(info[0].read_text())
-    finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+def lab(tmp_path):
+    """JupyterLab started by `python -m wslab lab` (as `make lab` runs it) on a free port."""
+    command = [sys.executable, "-m", "wslab", "lab", "--no-browser", "--ServerApp.port=0"]
+    with running_lab(command, isolated_env(tmp_path), cwd=tmp_path) as running:
+        yield running
 
 
-def get(info, path):
-    request = urllib.request.Request(
-        f"{info['url']}{path}", headers={"Authorization": f"token {info['token']}"}
-    )
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-    with opener.open(request, timeout=30) as response:
-        return response.status, response.read()
-
-
-def test_lab_serves_the_course(jupyter):
-    """The server listens on loopback, lists the lessons and returns lesson 00 through its API."""
-    assert jupyter["hostname"] == "127.0.0.1"
-    assert Path(jupyter["root_dir"]) == ROOT / "notebooks"
-    status, body = get(jupyter, "api/contents/00_welcome.ipynb")
+def test_lab_serves_lessons_and_exercises(lab):
+    """On loopback, rooted at the course: lesson 00 and the exercise files both open; the
+    server's address redirects to lesson 00."""
+    assert lab.info["hostname"] == "127.0.0.1"
+    assert lab.root_dir == ROOT
+    status, body = lab.get("api/contents/notebooks/00_welcome.ipynb")
     model = json.loads(body)
     assert status == 200 and model["type"] == "notebook"
     assert model["content"]["metadata"]["kernelspec"]["name"] == "python3"
-    status, body = get(jupyter, "lab")
+    status, body = lab.get("api/contents/exercises/ex01_accept_key.py")
+    assert status == 200 and json.loads(body)["type"] == "file"
+    status, body = lab.get("lab/tree/notebooks/00_welcome.ipynb")
     assert status == 200 and b"JupyterLab" in body
+
+
+def test_the_terminal_runs_the_course_python(lab):
+    """`python` typed in JupyterLab's terminal is the Python that runs the course."""
+    name = lab.post("api/terminals")["name"]
+    url = lab.url.replace("http", "ws", 1) + f"terminals/websocket/{name}"
+    marker = "WSLAB-PYTHON:"
+    with connect(
+        url, additional_headers={"Authorization": f"token {lab.token}"}, proxy=None
+    ) as terminal:
+        command = f"python -c \"import sys; print('{marker[:-1]}' + ':' + sys.executable)\"\r"
+        terminal.send(json.dumps(["stdin", command]))
+        output = ""
+        deadline = time.monotonic() + 30
+        while marker not in output or not output.split(marker, 1)[1].count("\n"):
+            kind, *data = json.loads(terminal.recv(timeout=deadline - time.monotonic()))
+            if kind == "stdout":
+                output += data[0]
+    printed = output.split(marker, 1)[1].splitlines()[0].strip()
+    assert Path(printed).parent == Path(sys.executable).parent

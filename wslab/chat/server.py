@@ -27,6 +27,7 @@ from websockets.asyncio.server import ServerConnection, broadcast
 from websockets.datastructures import Headers
 from websockets.http11 import Request, Response
 
+from .. import browser_url
 from ..server import Server
 from . import protocol
 from .room import ChatState, Delivery
@@ -79,6 +80,7 @@ class ChatServer(Server):
         self.dropped = 0
         """Members dropped because they did not read fast enough."""
         self._extra_origins = [None] if origins is None else list(origins)
+        self._proxied_origins: set[str] = set()  # learnt from pages served through Jupyter
         self._state = ChatState(history)
         self._lock = threading.Lock()  # the state is read from the notebook's thread too
         self._files = {
@@ -95,13 +97,20 @@ class ChatServer(Server):
 
     @property
     def page_url(self) -> str:
-        """The chat page, for a browser: ``http://127.0.0.1:<port>/``."""
-        return f"http://{self.host}:{self.port}/"
+        """The chat page, for a browser: ``http://127.0.0.1:<port>/``, or on hosted JupyterLab
+        the same through the Jupyter server, ``{base_url}proxy/<port>/`` (see `browser_url`)."""
+        return browser_url.browser_url(self.port, "/", host=self.host)
 
     @property
     def origins(self) -> list[str | None]:
-        """Origin headers accepted on /ws; None stands for "no Origin header" (not a browser)."""
-        return [self.page_url.rstrip("/"), *self._extra_origins]
+        """Origin headers accepted on /ws; None stands for "no Origin header" (not a browser).
+
+        The page's own origin; through the proxy of a hosted JupyterLab, the page's origin is
+        the Jupyter server's, so that one (and only that one) is admitted too."""
+        own = [f"http://{self.host}:{self.port}"]
+        if browser_url.route() is browser_url.Route.PROXY:
+            own += browser_url.browser_origins() + sorted(self._proxied_origins)
+        return [*own, *self._extra_origins]
 
     def members(self, room: str = protocol.DEFAULT_ROOM) -> list[str]:
         """Nicks in `room` right now, sorted."""
@@ -153,11 +162,17 @@ class ChatServer(Server):
                 return connection.respond(403, f"Origin {origin} is not allowed here.\n")
             return None
         if path in self._files and "Upgrade" not in request.headers:
+            if origin := browser_url.forwarded_origin(request.headers):
+                self._proxied_origins.add(origin)  # a hub's public origin (see forwarded_origin)
             body, content_type = self._files[path]
-            return self._page(body, content_type)
+            return self._page(body, content_type, request.headers.get("Host"))
         return connection.respond(404, f"Nothing at {path}; the chat's WebSocket is at /ws.\n")
 
-    def _page(self, body: bytes, content_type: str) -> Response:
+    def _page(self, body: bytes, content_type: str, host: str | None) -> Response:
+        # The page's WebSocket goes back to the host the browser loaded it from: this port, or
+        # the Jupyter server whose proxy forwarded the request (it passes the browser's Host).
+        if not (host and browser_url.HOST_HEADER.fullmatch(host)):
+            host = f"{self.host}:{self.port}"
         headers = Headers(
             [
                 ("Content-Type", content_type),
@@ -169,7 +184,7 @@ class ChatServer(Server):
                 (
                     "Content-Security-Policy",
                     "default-src 'none'; script-src 'self'; style-src 'self'; "
-                    f"img-src 'self' data:; connect-src ws://{self.host}:{self.port}; "
+                    f"img-src 'self' data:; connect-src ws://{host} wss://{host}; "
                     "base-uri 'none'; "
                     "form-action 'none'",
                 ),

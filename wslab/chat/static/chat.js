@@ -84,8 +84,10 @@
 
   function connect() {
     clearTimeout(state.retryTimer);
-    const scheme = location.protocol === "https:" ? "wss://" : "ws://";
-    const ws = new WebSocket(scheme + location.host + "/ws");
+    // Relative to the page, so that it also works under a proxy's path (hosted JupyterLab).
+    const url = new URL("ws", location.href);
+    url.protocol = location.protocol === "https:" ? "wss:" : "ws:";
+    const ws = new WebSocket(url);
     state.ws = ws;
     setStatus("connecting", "connecting…");
     ws.onopen = () => {
