@@ -18,6 +18,7 @@ from . import protocol, tls
 from ._process import ProcessServer, serve_process
 from ._registry import running, stop_all
 from ._service import Service
+from .browser_socket import BrowserSocket, browser_socket
 from .builtin import echo_server, push_server
 from .chat import ChatPanel, ChatServer, chat_panel, chat_server, start_bots
 from .client import Client, connect
@@ -29,6 +30,7 @@ from .server import Server, serve
 from .tap import Tap, tap
 
 __all__ = [
+    "BrowserSocket",
     "ChatPanel",
     "ChatServer",
     "Client",
@@ -40,6 +42,7 @@ __all__ = [
     "Tap",
     "chat_panel",
     "chat_server",
+    "browser_socket",
     "check",
     "connect",
     "doctor",
