@@ -196,9 +196,9 @@ class SocketModel:
         report = _json_object(text)
         kind = report.get("type")
         if kind == "event":
-            event = _event(report)
+            event, state = _event(report), _state(report.get("state"))  # both parse, or neither
             self.events.append(event)
-            self.state = _state(report.get("state"))
+            self.state = state
             return event
         if kind == "reply":
             number = report.get("id")
