@@ -40,7 +40,8 @@ def notebook(request, tmp_path_factory, browser):
     """(kernel, page, lab origin, base URL, WebSocket URLs the page opened)."""
     base = request.param
     tmp = tmp_path_factory.mktemp("lab")
-    nbformat.write(nbformat.v4.new_notebook(), tmp / NOTEBOOK)
+    shown = nbformat.v4.new_code_cell("shown = wslab.browser_socket(server.url)\nshown")
+    nbformat.write(nbformat.v4.new_notebook(cells=[shown]), tmp / NOTEBOOK)
     # make lab's command line and environment, rooted at the scratch folder.
     command = lab_command(
         "--no-browser", "--ServerApp.port=0", f"--ServerApp.base_url={base}", root=tmp
@@ -129,6 +130,20 @@ ws.close()
     else:  # through the Jupyter server only: nothing went to the kernel's ports directly
         prefix = origin.replace("http", "ws", 1) + base
         assert sockets and all(url.startswith(prefix) for url in sockets), sockets
+
+
+def test_the_widget_shows_the_state_and_the_live_log(notebook):
+    """Run from the notebook, the cell shows the socket's state and its events as they come."""
+    kernel, page, *_ = notebook
+    page.locator(".jp-Cell .cm-content").first.click()
+    page.keyboard.press("Shift+Enter")
+    widget = page.locator(".wslab-browser-socket")
+    expect(widget).to_contain_text("readyState 1 (OPEN)", timeout=30_000)
+    run(kernel, 'shown.send("on show"); print(json.dumps(shown.next_message().data))')
+    expect(widget.locator("tr").last).to_contain_text('"on show"')
+    run(kernel, "shown.close(); print(json.dumps(shown.wait_closed().code))")
+    expect(widget).to_contain_text("readyState 3 (CLOSED)")
+    expect(widget.locator("tr").last).to_contain_text("code 1000")
 
 
 def test_the_browsers_errors_reach_python(notebook):

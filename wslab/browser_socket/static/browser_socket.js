@@ -153,16 +153,21 @@ class Session {
   }
 }
 
-const sessions = new WeakMap();
+// By token: initialize() and render() may be handed different wrappers of the same model.
+const sessions = new Map();
 
 function initialize({ model }) {
+  const token = model.get("token");
   const session = new Session(model);
-  sessions.set(model, session);
-  return () => session.close();
+  sessions.set(token, session);
+  return () => {
+    sessions.delete(token);
+    session.close();
+  };
 }
 
 function render({ model, el }) {
-  const session = sessions.get(model);
+  const session = sessions.get(model.get("token"));
   el.classList.add("wslab-browser-socket");
   const head = document.createElement("div");
   const table = document.createElement("table");
