@@ -50,6 +50,7 @@ def test_without_a_page_blocking_calls_say_so_within_the_bound(monkeypatch, caps
     """No page attaches: wait_open() raises NoBrowserError once ATTACH_TIMEOUT has passed since
     the socket was created, and needs_browser() turns it into a sentence for the learner."""
     monkeypatch.setattr(widget, "ATTACH_TIMEOUT", 0.3)
+    monkeypatch.setattr(widget._Pages, "missing", False)
     server = wslab.echo_server()
     socket = wslab.browser_socket(server.url)
     started = time.monotonic()
@@ -62,6 +63,16 @@ def test_without_a_page_blocking_calls_say_so_within_the_bound(monkeypatch, caps
         "This cell needs the notebook open in JupyterLab. no browser is showing this notebook"
     )
     assert socket.events == []
+
+
+def test_after_one_missing_page_later_sockets_give_up_sooner(monkeypatch):
+    """Once a socket found no page and none ever attached, the next waits RECHECK_TIMEOUT."""
+    monkeypatch.setattr(widget, "ATTACH_TIMEOUT", 60)
+    monkeypatch.setattr(widget, "RECHECK_TIMEOUT", 0.2)
+    monkeypatch.setattr(widget._Pages, "attached", False)
+    monkeypatch.setattr(widget._Pages, "missing", True)
+    with pytest.raises(NoBrowserError, match="within 0.2 s"):
+        wslab.browser_socket("ws://127.0.0.1:9/").next_message()
 
 
 def test_a_blocked_call_returns_when_the_page_reports():

@@ -54,6 +54,10 @@ __all__ = [
 #: Seconds after its creation within which a page must have attached to a socket.
 ATTACH_TIMEOUT = 8.0
 
+#: The bound for later sockets once one found no page, while no page ever attached in this
+#: kernel: a kernel without a browser (a script, an automated run) does not wait again and again.
+RECHECK_TIMEOUT = 1.0
+
 #: Seconds a command may take to be confirmed by the page.
 COMMAND_TIMEOUT = 5.0
 
@@ -61,6 +65,13 @@ COMMAND_TIMEOUT = 5.0
 BROWSER_SOCKET = "browser socket"
 
 _LOOPBACK = ("127.0.0.1", "localhost")
+
+
+class _Pages:
+    """What this kernel has learned about pages: one attached, or one was missing."""
+
+    attached = False
+    missing = False
 
 
 class NoBrowserError(RuntimeError):
@@ -241,6 +252,7 @@ class BrowserSocket:
             if self._connection is not None or self._gone:
                 return False
             _, self.model.page = self.model.hello(hello)
+            _Pages.attached = True
             self._connection, self._loop = connection, loop
             self._changed.notify_all()
             return True
@@ -262,13 +274,15 @@ class BrowserSocket:
 
     def _require_page(self) -> None:
         """Wait (bounded) for a page to attach; raise if none did, or if it went away."""
-        remaining = self._created + ATTACH_TIMEOUT - time.monotonic()
+        bound = RECHECK_TIMEOUT if _Pages.missing and not _Pages.attached else ATTACH_TIMEOUT
+        remaining = self._created + bound - time.monotonic()
         with self._changed:
             self._changed.wait_for(lambda: self._connection is not None, max(0.0, remaining))
             if self._connection is None:
+                _Pages.missing = True
                 raise NoBrowserError(
                     f"no browser is showing this notebook: no page ran the socket to {self.url} "
-                    f"within {ATTACH_TIMEOUT:g} s (a script or an automated run has no page)"
+                    f"within {bound:g} s (a script or an automated run has no page)"
                 )
 
     def _wait(self, condition, timeout: float, what: str) -> None:

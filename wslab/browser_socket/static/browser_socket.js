@@ -28,8 +28,12 @@ function fromBase64(text) {
   return bytes;
 }
 
+// A short description: a log row must stay one line, whatever the size of the message.
 function preview(data) {
-  if (typeof data === "string") return JSON.stringify(data);
+  if (typeof data === "string") {
+    if (data.length <= 60) return JSON.stringify(data);
+    return `${JSON.stringify(data.slice(0, 40))}… (${data.length} characters)`;
+  }
   const bytes = new Uint8Array(data);
   const hex = Array.from(bytes.subarray(0, 16), (b) => b.toString(16).padStart(2, "0"));
   return `${bytes.length} bytes: ${hex.join(" ")}${bytes.length > 16 ? " …" : ""}`;
