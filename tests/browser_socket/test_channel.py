@@ -20,12 +20,14 @@ STATE = {"readyState": 1, "bufferedAmount": 0, "binaryType": "blob", "protocol":
 class StandInPage:
     """The page's side of the protocol, by hand: hello, then answer each command."""
 
-    def __init__(self, socket, token: str | None = None) -> None:
+    def __init__(self, socket, token: str | None = None, welcomed: bool = True) -> None:
         self.connection = wslab.connect(socket.view.report_url)
         self.connection.send(json.dumps({
             "type": "hello", "token": socket.token if token is None else token,
             "origin": "http://127.0.0.1:8888", "userAgent": "stand-in", "webSocketStream": False,
         }))  # fmt: skip
+        if welcomed:  # the kernel says when the page may open the socket
+            assert json.loads(self.connection.recv(timeout=5)) == {"type": "welcome"}
 
     def report(self, kind: str, **fields) -> None:
         self.connection.send(json.dumps({"type": "event", "event": kind, "at": 0.25,
@@ -112,14 +114,14 @@ def test_properties_are_read_in_the_page_and_errors_are_the_browsers():
 
 
 def test_one_page_per_socket_and_only_with_its_token():
-    """A wrong token is refused with 4403, a second page with 4409."""
+    """A wrong token is refused with 4403, a second page with 4409: neither is welcomed."""
     socket = wslab.browser_socket("ws://127.0.0.1:9/")
     page = StandInPage(socket)
     thread = in_thread(page.answer)
     assert socket.ready_state is ReadyState.OPEN  # answered: this page is attached
     thread.join()
     for token, code in [("guessed", 4403), (None, 4409)]:
-        intruder = StandInPage(socket, token)
+        intruder = StandInPage(socket, token, welcomed=False)
         with pytest.raises(ConnectionClosed) as closed:
             intruder.connection.recv(timeout=5)
         assert closed.value.rcvd.code == code

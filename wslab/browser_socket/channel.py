@@ -35,6 +35,9 @@ HELLO_TIMEOUT = 10.0
 #: The largest report: a message the page received, base64-encoded (4/3 of its size).
 MAX_REPORT = 64 * 2**20
 
+#: The channel's answer to a page's hello: go ahead, open the socket.
+WELCOME = '{"type": "welcome"}'
+
 #: Close codes of the channel (private use range, RFC 6455 §7.4.2).
 UNKNOWN_TOKEN = 4403
 TAKEN = 4409
@@ -102,6 +105,7 @@ async def _handle(websocket: ServerConnection) -> None:
     if not socket._attach(websocket, asyncio.get_running_loop(), hello):
         await websocket.close(TAKEN, "another page runs this socket")
         return
+    await websocket.send(WELCOME)
     try:
         async for report in websocket:
             socket._report(report)

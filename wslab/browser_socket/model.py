@@ -12,7 +12,9 @@ The report channel protocol (one WebSocket from the page to the kernel, see `cha
   ``reason`` and ``wasClean``; every event carries the socket's ``state`` right after it);
   ``reply`` (to the command of the same ``id``: its ``state``, or the ``error`` the browser
   threw, as ``name`` and ``message``).
-- kernel → page, text frames, JSON objects with an ``op`` and an ``id``:
+- kernel → page, text frames: first ``{"type": "welcome"}`` once the kernel accepted the hello
+  (only then does the page open the socket: a widget restored from a saved notebook, whose
+  kernel is gone, opens nothing); then commands, JSON objects with an ``op`` and an ``id``:
   ``send`` (``text`` or ``base64``), ``close`` (``code`` and ``reason``, or neither),
   ``binaryType`` (``value``), ``query`` (nothing: the reply says the current state).
 

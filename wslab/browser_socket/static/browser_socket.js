@@ -60,16 +60,26 @@ class Session {
       }));
       for (const text of this.pending.splice(0)) this.report.send(text);
     };
-    this.report.onmessage = (event) => this.later(() => this.command(JSON.parse(event.data)));
+    this.report.onmessage = (event) => {
+      const message = JSON.parse(event.data);
+      if (message.type === "welcome") this.open();
+      else this.later(() => this.command(message));
+    };
     this.report.onclose = (event) => {
       this.setNote(event.code === 4409 ? "another page runs this socket"
         : `not connected to the kernel (${event.code}${event.reason ? " " + event.reason : ""})`);
     };
-    const protocols = model.get("protocols");
-    this.socket = new WebSocket(socketUrl(model.get("url")), protocols.length ? protocols : undefined);
+    this.socket = null; // opened once the kernel welcomes this page
+  }
+
+  open() {
+    const protocols = this.model.get("protocols");
+    this.started = performance.now();
+    this.socket = new WebSocket(socketUrl(this.model.get("url")), protocols.length ? protocols : undefined);
     for (const kind of ["open", "message", "error", "close"]) {
       this.socket.addEventListener(kind, (event) => this.later(() => this.event(kind, event)));
     }
+    this.changed();
   }
 
   seconds() {
@@ -152,7 +162,7 @@ class Session {
   }
 
   close() {
-    this.socket.close(1001, "page closed the widget");
+    if (this.socket) this.socket.close(1001, "page closed the widget");
     this.report.close();
   }
 }
@@ -180,6 +190,10 @@ function render({ model, el }) {
   el.append(head, table);
   const draw = () => {
     const s = session.socket;
+    if (!s) {
+      head.textContent = `${model.get("url")}  not opened` + (session.note ? `  · ${session.note}` : "");
+      return;
+    }
     head.textContent = `${s.url}  readyState ${s.readyState} (${STATES[s.readyState]})`
       + `  bufferedAmount ${s.bufferedAmount}  binaryType ${s.binaryType}`
       + (session.note ? `  · ${session.note}` : "");
