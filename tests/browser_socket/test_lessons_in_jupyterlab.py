@@ -21,6 +21,7 @@ EXPECTED = {
         "event.data: ArrayBuffer",
         "code=4000 reason='lesson over' wasClean=true",
         "the browser threw InvalidAccessError",
+        "this browser has WebSocketStream: ",
     ],
     "03_opening_handshake.ipynb": [
         "Origin: http://127.0.0.1:",
