@@ -18,6 +18,7 @@ from . import production, protocol, tls
 from ._process import ProcessServer, serve_process
 from ._registry import running, stop_all
 from ._service import Service
+from .browser_socket import BrowserSocket, browser_socket
 from .builtin import echo_server, push_server
 from .channels import cluster
 from .chat import ChatPanel, ChatServer, chat_panel, chat_server, start_bots
@@ -30,6 +31,7 @@ from .server import Server, serve
 from .tap import Tap, tap
 
 __all__ = [
+    "BrowserSocket",
     "ChatPanel",
     "ChatServer",
     "Client",
@@ -41,6 +43,7 @@ __all__ = [
     "Tap",
     "chat_panel",
     "chat_server",
+    "browser_socket",
     "check",
     "cluster",
     "connect",

@@ -1,0 +1,327 @@
+"""The state of one browser WebSocket as its page reports it, and the commands Python sends it.
+
+Sans-I/O: no sockets, no threads, no widgets. `SocketModel` takes the page's reports (JSON text,
+as they arrive over the report channel) and turns Python's requests into command frames.
+
+The report channel protocol (one WebSocket from the page to the kernel, see `channel`):
+
+- page → kernel, text frames, JSON objects with a ``type``:
+  ``hello`` (first, once: ``token``, ``origin``, ``userAgent``, ``webSocketStream``);
+  ``event`` (``event``: open, message, error or close; ``at``: seconds since the page created
+  the socket; a message adds ``dataType`` and ``text`` or ``base64``; a close adds ``code``,
+  ``reason`` and ``wasClean``; every event carries the socket's ``state`` right after it);
+  ``reply`` (to the command of the same ``id``: its ``state``, or the ``error`` the browser
+  threw, as ``name`` and ``message``).
+- kernel → page, text frames: first ``{"type": "welcome"}`` once the kernel accepted the hello
+  (only then does the page open the socket: a widget restored from a saved notebook, whose
+  kernel is gone, opens nothing); then commands, JSON objects with an ``op`` and an ``id``:
+  ``send`` (``text`` or ``base64``), ``close`` (``code`` and ``reason``, or neither),
+  ``binaryType`` (``value``), ``query`` (nothing: the reply says the current state).
+
+The page handles reports and commands in order, so a reply comes after every event the page saw
+before it ran the command.
+"""
+
+from __future__ import annotations
+
+import base64
+import enum
+import itertools
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = [
+    "BinaryType",
+    "BrowserError",
+    "Close",
+    "DataType",
+    "Error",
+    "Event",
+    "Message",
+    "Open",
+    "Page",
+    "ReadyState",
+    "ReportError",
+    "Reply",
+    "SocketModel",
+    "State",
+]
+
+
+class ReadyState(enum.IntEnum):
+    """``WebSocket.readyState``, with the numbers the browser uses."""
+
+    CONNECTING = 0
+    OPEN = 1
+    CLOSING = 2
+    CLOSED = 3
+
+
+class BinaryType(enum.Enum):
+    """``WebSocket.binaryType``: what a binary message's ``event.data`` is in the page."""
+
+    BLOB = "blob"
+    ARRAYBUFFER = "arraybuffer"
+
+
+class DataType(enum.Enum):
+    """What the page's ``onmessage`` got as ``event.data``: a text, or bytes in one of two
+    wrappers (chosen by `BinaryType` before the message arrived)."""
+
+    TEXT = "string"
+    BLOB = "Blob"
+    ARRAYBUFFER = "ArrayBuffer"
+
+
+class ReportError(ValueError):
+    """A report that does not follow the protocol (the page, or something posing as it)."""
+
+
+class BrowserError(RuntimeError):
+    """An exception the browser threw for a command, e.g. ``InvalidStateError`` from a send
+    while the socket is still connecting. `name` is the DOMException's name."""
+
+    def __init__(self, name: str, message: str) -> None:
+        super().__init__(f"the browser threw {name}: {message}")
+        self.name = name
+
+
+# --- what the page reports ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class State:
+    """The socket's attributes, as the page read them."""
+
+    ready_state: ReadyState = ReadyState.CONNECTING
+    buffered_amount: int = 0
+    binary_type: BinaryType = BinaryType.BLOB
+    protocol: str = ""
+    extensions: str = ""
+
+
+@dataclass(frozen=True)
+class Page:
+    """The page that runs the socket, as its hello describes it."""
+
+    origin: str
+    """``location.origin``: the Origin header its WebSockets send."""
+    user_agent: str
+    web_socket_stream: bool
+    """Whether this browser has ``WebSocketStream`` (the streams-based API with backpressure)."""
+
+
+@dataclass(frozen=True)
+class Open:
+    at: float
+    """Seconds since the page created the socket (the browser's clock)."""
+
+    def __str__(self) -> str:
+        return f"{self.at:7.3f} s  open"
+
+
+@dataclass(frozen=True)
+class Message:
+    at: float
+    data: str | bytes
+    type: DataType
+    """What ``event.data`` was in the page: a string, a Blob or an ArrayBuffer."""
+
+    def __str__(self) -> str:
+        return f"{self.at:7.3f} s  message  {self.type.value}  {self.data!r}"
+
+
+@dataclass(frozen=True)
+class Error:
+    at: float
+
+    def __str__(self) -> str:
+        # The browser's error event carries no detail at all, by design (a page must not
+        # learn why a connection to another site failed).
+        return f"{self.at:7.3f} s  error"
+
+
+@dataclass(frozen=True)
+class Close:
+    at: float
+    code: int
+    reason: str
+    was_clean: bool
+
+    def __str__(self) -> str:
+        return (
+            f"{self.at:7.3f} s  close  code={self.code} reason={self.reason!r} "
+            f"wasClean={str(self.was_clean).lower()}"
+        )
+
+
+Event = Open | Message | Error | Close
+
+
+@dataclass(frozen=True)
+class Reply:
+    """The page's answer to the command `id`: the state after it ran, or what it threw."""
+
+    id: int
+    state: State | None
+    error: BrowserError | None
+
+
+@dataclass
+class SocketModel:
+    """One browser socket: the page's reports in, commands out (see the module docstring)."""
+
+    url: str
+    protocols: tuple[str, ...] = ()
+    page: Page | None = None
+    state: State = field(default_factory=State)
+    events: list[Event] = field(default_factory=list)
+    _ids: itertools.count = field(default_factory=lambda: itertools.count(1), repr=False)
+
+    # --- page → Python -----------------------------------------------------------------------
+
+    def hello(self, text: str | bytes) -> tuple[str, Page]:
+        """The first report of a page: (the token it presents, the page)."""
+        report = _json_object(text)
+        if report.get("type") != "hello" or not isinstance(report.get("token"), str):
+            raise ReportError("the first report must be a hello with a token")
+        page = Page(
+            origin=_text(report, "origin"),
+            user_agent=_text(report, "userAgent"),
+            web_socket_stream=bool(report.get("webSocketStream")),
+        )
+        return report["token"], page
+
+    def receive(self, text: str | bytes) -> Event | Reply:
+        """Apply one report of the page (after its hello); return the event or the reply."""
+        report = _json_object(text)
+        kind = report.get("type")
+        if kind == "event":
+            event, state = _event(report), _state(report.get("state"))  # both parse, or neither
+            self.events.append(event)
+            self.state = state
+            return event
+        if kind == "reply":
+            number = report.get("id")
+            if not isinstance(number, int):
+                raise ReportError("a reply needs an integer id")
+            if (error := report.get("error")) is not None:
+                if not isinstance(error, dict):
+                    raise ReportError("a reply's error must be an object")
+                thrown = BrowserError(str(error.get("name")), str(error.get("message")))
+                return Reply(number, None, thrown)
+            self.state = _state(report.get("state"))
+            return Reply(number, self.state, None)
+        raise ReportError(f"unknown report type {kind!r}")
+
+    # --- Python → page -----------------------------------------------------------------------
+
+    def send(self, data: str | bytes) -> tuple[int, str]:
+        """The command that sends `data` (text, or bytes as a binary message): (id, frame)."""
+        if isinstance(data, str):
+            return self._command("send", text=data)
+        if isinstance(data, (bytes, bytearray, memoryview)):
+            return self._command("send", base64=base64.b64encode(bytes(data)).decode("ascii"))
+        raise TypeError(f"send() takes str or bytes, not {type(data).__name__}")
+
+    def close(self, code: int | None = 1000, reason: str = "") -> tuple[int, str]:
+        """The command that calls ``close(code, reason)`` (or ``close()`` for code None).
+
+        The browser checks the values (1000 or 3000-4999; a reason of at most 123 bytes of
+        UTF-8) and throws otherwise; we pass them on so that the learner sees its own error.
+        """
+        if code is None:
+            return self._command("close")
+        if not isinstance(code, int) or isinstance(code, bool):
+            raise TypeError(f"code must be an int, not {type(code).__name__}")
+        if not isinstance(reason, str):
+            raise TypeError(f"reason must be a str, not {type(reason).__name__}")
+        return self._command("close", code=code, reason=reason)
+
+    def set_binary_type(self, value: BinaryType | str) -> tuple[int, str]:
+        """The command that sets ``binaryType`` ("blob" or "arraybuffer")."""
+        try:
+            chosen = BinaryType(value)
+        except ValueError:
+            message = f"binary_type must be 'blob' or 'arraybuffer', got {value!r}"
+            raise ValueError(message) from None
+        return self._command("binaryType", value=chosen.value)
+
+    def query(self) -> tuple[int, str]:
+        """The command that asks for the socket's current state."""
+        return self._command("query")
+
+    def _command(self, op: str, **fields: Any) -> tuple[int, str]:
+        number = next(self._ids)
+        return number, json.dumps({"op": op, "id": number, **fields})
+
+
+# --- parsing ---------------------------------------------------------------------------------
+
+
+def _json_object(text: str | bytes) -> dict[str, Any]:
+    if isinstance(text, bytes):
+        raise ReportError("reports are text frames")
+    try:
+        report = json.loads(text)
+    except ValueError as exc:
+        raise ReportError(f"a report must be JSON: {exc}") from None
+    if not isinstance(report, dict):
+        raise ReportError("a report must be a JSON object")
+    return report
+
+
+def _text(report: dict[str, Any], key: str) -> str:
+    value = report.get(key, "")
+    if not isinstance(value, str):
+        raise ReportError(f"{key} must be a string")
+    return value
+
+
+def _number(report: dict[str, Any], key: str) -> float:
+    value = report.get(key)
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        raise ReportError(f"{key} must be a number")
+    return value
+
+
+def _state(raw: Any) -> State:
+    if not isinstance(raw, dict):
+        raise ReportError("state must be an object")
+    try:
+        return State(
+            ready_state=ReadyState(raw.get("readyState")),
+            buffered_amount=int(_number(raw, "bufferedAmount")),
+            binary_type=BinaryType(raw.get("binaryType")),
+            protocol=_text(raw, "protocol"),
+            extensions=_text(raw, "extensions"),
+        )
+    except ValueError as exc:
+        raise ReportError(f"bad state: {exc}") from None
+
+
+def _event(report: dict[str, Any]) -> Event:
+    at, kind = _number(report, "at"), report.get("event")
+    if kind == "open":
+        return Open(at)
+    if kind == "error":
+        return Error(at)
+    if kind == "close":
+        code = report.get("code")
+        if not isinstance(code, int):
+            raise ReportError("a close needs an integer code")
+        return Close(at, code, _text(report, "reason"), bool(report.get("wasClean")))
+    if kind == "message":
+        try:
+            data_type = DataType(report.get("dataType"))
+        except ValueError:
+            raise ReportError(f"unknown dataType {report.get('dataType')!r}") from None
+        if data_type is DataType.TEXT:
+            return Message(at, _text(report, "text"), data_type)
+        try:
+            data = base64.b64decode(_text(report, "base64"), validate=True)
+        except ValueError:
+            raise ReportError("a binary message's base64 is not valid") from None
+        return Message(at, data, data_type)
+    raise ReportError(f"unknown event {kind!r}")
