@@ -63,7 +63,7 @@ $(NGINX) $(REDIS):
 test: $(TESTS) $(CHROMIUM) $(NGINX) $(REDIS)
 	$(BIN)/ruff check wslab tests benchmarks
 	$(BIN)/python -m wslab exercises build --check
-	$(BIN)/python -m pytest $(NBVAL) tests notebooks
+	$(BIN)/python -m pytest $(NBVAL) --durations=10 tests notebooks
 
 # Unit and integration tests only, without the notebooks.
 test-fast: $(TESTS)
