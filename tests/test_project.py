@@ -246,3 +246,10 @@ class TestNotebooks:
         notebook = json.loads(path.read_text())
         last = [c for c in notebook["cells"] if c["cell_type"] == "code"][-1]
         assert "wslab.stop_all()" in "".join(last["source"])
+
+
+def test_test_modules_have_unique_names():
+    """pytest imports test modules by their file name (no packages under tests/), so two
+    folders holding a test_server.py stop the whole run at collection."""
+    names = [p.name for p in (ROOT / "tests").rglob("test_*.py")]
+    assert sorted({n for n in names if names.count(n) > 1}) == []
