@@ -18,6 +18,7 @@ import csv
 import importlib.util
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -169,6 +170,11 @@ def check(exercise: str, submission: Path | str = EXERCISES) -> Report:
 # --- one exercise, one subprocess -------------------------------------------------------------
 
 
+#: pytest's exit statuses for its own faults (INTERNAL_ERROR, USAGE_ERROR): the test harness
+#: failed, not the submission (whose import errors and exits the plugin records per test).
+HARNESS_FAULTS = (3, 4)
+
+
 def _run_exercise(
     folder: Path, exercise: str, timeout: float, test_timeout: float
 ) -> ExerciseResult:
@@ -177,6 +183,18 @@ def _run_exercise(
         for test in tests:
             test.message = f"no file {exercise}.py in the submission"
         return ExerciseResult(exercise, tests, Status.MISSING, f"no file {exercise}.py")
+    result, returncode, ran = _run_once(folder, exercise, timeout, test_timeout)
+    if not ran and returncode in HARNESS_FAULTS:
+        # Seen once in CI (status 4 before any test, in a lesson's check cell) and never
+        # reproduced: run once more rather than give a learner a crash that is not theirs.
+        result, returncode, ran = _run_once(folder, exercise, timeout, test_timeout)
+    return result
+
+
+def _run_once(
+    folder: Path, exercise: str, timeout: float, test_timeout: float
+) -> tuple[ExerciseResult, int, bool]:
+    """One pytest subprocess: its result, its exit status, and whether any test ran."""
     with tempfile.TemporaryDirectory(prefix="wslab-grade-") as tmp:
         results_file = Path(tmp) / "results.json"
         command = [
@@ -229,7 +247,7 @@ def _run_exercise(
                 _kill_group(process)
                 _kill_marked(mark)
         data = _read_results(results_file)
-        return _verdict(
+        result = _verdict(
             exercise,
             data,
             process.returncode,
@@ -237,6 +255,7 @@ def _run_exercise(
             timeout,
             _tail(Path(tmp) / "output.txt"),
         )
+        return result, process.returncode, bool(data and data["tests"])
 
 
 def _verdict(
@@ -341,10 +360,17 @@ def _read_results(path: Path) -> dict | None:
         return None
 
 
+#: Terminal colour codes, which pytest writes when the environment asks for colour.
+ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
+
 def _tail(path: Path, size: int = 2000) -> str:
     """The last lines of a (possibly huge) output, for a crash verdict."""
     with open(path, "rb") as f:
         f.seek(max(0, f.seek(0, os.SEEK_END) - size))
-        text = f.read().decode("utf-8", "replace").strip()
+        text = ANSI_ESCAPE.sub("", f.read().decode("utf-8", "replace")).strip()
     lines = [line for line in text.splitlines() if line.strip()]
-    return one_line(lines[-1] if lines else "no output", 200)
+    # pytest's own errors ("ERROR: ...", "ImportError while loading conftest") say more than
+    # its last line.
+    errors = [line for line in lines if "Error" in line or line.startswith("ERROR")]
+    return one_line((errors or lines or ["no output"])[-1], 200)
