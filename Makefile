@@ -16,6 +16,11 @@ CHROMIUM := /usr/bin/chromium
 NBVAL  := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg \
           --nbval-cell-timeout=120
 
+# Most tests wait on sockets, browsers and kernels rather than on the CPU: three workers halve
+# the wall time even on two cores. loadscope keeps a module's tests (and a notebook's cells,
+# which share one kernel) on one worker, in order. PARALLEL= runs everything in one process.
+PARALLEL ?= -n 3 --dist loadscope
+
 .PHONY: install lab test test-fast bench bench-full bench-chat bench-cluster notebooks exercises clean
 
 install: $(COURSE)
@@ -63,11 +68,11 @@ $(NGINX) $(REDIS):
 test: $(TESTS) $(CHROMIUM) $(NGINX) $(REDIS)
 	$(BIN)/ruff check wslab tests benchmarks
 	$(BIN)/python -m wslab exercises build --check
-	$(BIN)/python -m pytest $(NBVAL) --durations=10 tests notebooks
+	$(BIN)/python -m pytest $(PARALLEL) $(NBVAL) --durations=10 tests notebooks
 
 # Unit and integration tests only, without the notebooks.
 test-fast: $(TESTS)
-	$(BIN)/python -m pytest tests
+	$(BIN)/python -m pytest $(PARALLEL) tests
 
 # The must-show ratios of the performance lab, written to benchmarks/results/latest.md.
 bench: $(COURSE)

@@ -8,13 +8,15 @@ tagged ``raises-exception``. In the page: no widget failed to render. Then what 
 a frame's bytes in the inspector (lessons using `wslab.inspector`), the chat panel and the chat
 page in its IFrame (lesson 06), and an exercise file opened from a lesson's link.
 
-Each lesson's Run All time is printed and written to benchmarks/results/jupyterlab_run_all.md.
+Each lesson's Run All time is printed; with ``WSLAB_RECORD_RESULTS=1`` in the environment it is
+also written to benchmarks/results/jupyterlab_run_all.md (a plain test run changes no file).
 Waiting is on the page's state (Playwright's `expect`, `wait_for_function`), never on sleeps.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import time
@@ -99,12 +101,15 @@ def timings():
         lines += [f"| {name} | {seconds:.1f} |" for name, seconds in times.items()]
         report = (
             "# Run All in JupyterLab, per lesson\n\n"
-            "Measured by tests/learner_path/test_jupyterlab.py (Chromium, a fresh kernel each).\n\n"
+            "Measured by tests/learner_path/test_jupyterlab.py (Chromium, a fresh kernel each):\n"
+            "`WSLAB_RECORD_RESULTS=1 .venv/bin/python -m pytest "
+            "tests/learner_path/test_jupyterlab.py`\n\n"
             + "\n".join(lines)
             + "\n"
         )
         print("\n" + report)
-        if set(times) == set(LESSONS):  # a partial or failed run does not replace the table
+        # A partial or failed run does not replace the table; nor does an ordinary test run.
+        if set(times) == set(LESSONS) and os.environ.get("WSLAB_RECORD_RESULTS") == "1":
             RESULTS.parent.mkdir(parents=True, exist_ok=True)
             RESULTS.write_text(report)
 
