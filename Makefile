@@ -18,8 +18,10 @@ NBVAL  := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize
 
 # Most tests wait on sockets, browsers and kernels rather than on the CPU: three workers halve
 # the wall time even on two cores. loadscope keeps a module's tests (and a notebook's cells,
-# which share one kernel) on one worker, in order. PARALLEL= runs everything in one process.
-PARALLEL ?= -n 3 --dist loadscope
+# which share one kernel) on one worker, in order; modules are dealt out in collection order,
+# where the ones marked `minutes` come first (tests/conftest.py). PARALLEL= runs everything in
+# one process.
+PARALLEL ?= -n 3 --dist loadscope --no-loadscope-reorder
 
 .PHONY: install lab test test-fast bench bench-full bench-chat bench-cluster notebooks exercises clean
 

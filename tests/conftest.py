@@ -1,4 +1,5 @@
-"""Test configuration: the --submission option, and no wslab service outliving its test."""
+"""Test configuration: the --submission option, no wslab service outliving its test, and the
+modules that take minutes scheduled first."""
 
 from __future__ import annotations
 
@@ -23,3 +24,12 @@ def _stop_everything():
     """Each test starts and ends with no wslab service running."""
     yield
     wslab.stop_all()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Modules marked `minutes` first, in their order; the rest keep theirs.
+
+    `make test` deals modules out to its workers in collection order: a module of three tests
+    that takes three minutes, dealt out last, would finish minutes after everything else.
+    """
+    items.sort(key=lambda item: item.get_closest_marker("minutes") is None)

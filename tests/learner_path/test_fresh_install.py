@@ -35,7 +35,7 @@ BASE_PYTHON = Path(sys.base_prefix) / "bin" / f"python{sys.version_info[0]}.{sys
 INSTALL_TIMEOUT = 900
 
 #: An install and two full gradings exceed pytest's default limit (300 s) on a loaded machine.
-pytestmark = pytest.mark.timeout(2 * INSTALL_TIMEOUT)
+pytestmark = [pytest.mark.timeout(2 * INSTALL_TIMEOUT), pytest.mark.minutes]
 
 
 def learner_env() -> dict[str, str]:

@@ -32,6 +32,8 @@ ROOT = Path(__file__).resolve().parents[2]
 LESSONS = sorted(p.name for p in (ROOT / "notebooks").glob("*.ipynb"))
 RESULTS = ROOT / "benchmarks" / "results" / "jupyterlab_run_all.md"
 
+pytestmark = pytest.mark.minutes
+
 #: Milliseconds a lesson's Run All may take in the UI (measured 4-28 s on 2 shared cores).
 RUN_ALL_TIMEOUT = 240_000
 #: Milliseconds for JupyterLab's page, a kernel, a widget or a chat message to appear.
