@@ -29,15 +29,19 @@ from websockets.asyncio.server import ServerConnection
 from .._registry import registry
 from ..browser_url import browser_url
 from . import channel
+from .backpressure import Comparison, comparison
 from .model import (
     BinaryType,
     Close,
     Event,
+    HandlerError,
     Message,
     Open,
     Page,
     ReadyState,
     Reply,
+    ReportError,
+    Shown,
     SocketModel,
     State,
 )
@@ -113,6 +117,7 @@ class BrowserSocket:
         self._gone = False
         self._replies: dict[int, Reply] = {}
         self._cursor = 0  # events before it were looked at by next_message()
+        self._output_cursor = 0  # the same, for next_output()
         self._created = time.monotonic()
         self.url = url
         """The URL as given in Python."""
@@ -181,6 +186,54 @@ class BrowserSocket:
         self._require_page()
         assert self.model.page is not None
         return self.model.page
+
+    # --- code for the page, and what the page measures ---------------------------------------
+
+    def on(self, event: str, code: str) -> None:
+        """Make `code` (JavaScript) the page's handler of the socket's `event` ("open", "message",
+        "error" or "close"), replacing the one set before; "" removes it.
+
+        `code` is the body of ``async (event, socket, show) => { ... }``: `event` is the
+        browser's event, `socket` the page's WebSocket, and ``show(text)`` adds a row to the
+        widget and reaches Python (`next_output()`). Code that does not compile raises
+        `JavaScriptError` here; a handler that throws when it runs shows the error in the
+        widget, and Python gets it as a `HandlerError` event (`next_output()` raises it).
+        """
+        self._command(*self.model.on(event, code))
+
+    def next_output(self, timeout: float = 5.0) -> str:
+        """The next text a handler passed to ``show()``, not returned before; raises the
+        `JavaScriptError` of a handler that threw instead, `TimeoutError` after `timeout`."""
+        self._require_page()
+        found: list[Event] = []
+
+        def arrived() -> bool:
+            for index in range(self._output_cursor, len(self.model.events)):
+                if isinstance(self.model.events[index], (Shown, HandlerError)):
+                    found.append(self.model.events[index])
+                    self._output_cursor = index + 1
+                    return True
+            return False
+
+        self._wait(arrived, timeout, "show() or error from a handler")
+        event = found[-1]
+        if isinstance(event, HandlerError):
+            raise event.error
+        assert isinstance(event, Shown)
+        return event.text
+
+    def compare_backpressure(
+        self, url: str, count: int = 64, size: int = 256 * 1024, timeout: float = 120.0
+    ) -> Comparison:
+        """Have this socket's page send `count` messages of `size` bytes to `url` with each of
+        the browser's APIs, ``WebSocket`` then ``WebSocketStream`` (when it has one), on two new
+        connections; return what it measured. The server must answer each message it reads
+        with the number it has read so far: see `wslab.browser_socket.backpressure`."""
+        number, frame = self.model.compare(_browser_facing(url), count, size)
+        reply = self._command(number, frame, timeout)
+        if reply.measured is None:
+            raise ReportError("the page's reply to compare measured nothing")
+        return comparison(reply.measured, count, size)
 
     # --- waiting, for cells -------------------------------------------------------------------
 
@@ -299,7 +352,7 @@ class BrowserSocket:
             if not met:
                 raise PageGone("the page that ran this socket went away (reloaded or closed)")
 
-    def _command(self, number: int, frame: str) -> Reply:
+    def _command(self, number: int, frame: str, timeout: float = COMMAND_TIMEOUT) -> Reply:
         self._require_page()
         with self._changed:
             if self._gone:
@@ -307,7 +360,7 @@ class BrowserSocket:
             connection, loop = self._connection, self._loop
         assert connection is not None and loop is not None
         asyncio.run_coroutine_threadsafe(connection.send(frame), loop)
-        self._wait(lambda: number in self._replies, COMMAND_TIMEOUT, "answer from the page")
+        self._wait(lambda: number in self._replies, timeout, "answer from the page")
         with self._changed:
             reply = self._replies.pop(number)
         if reply.error is not None:
