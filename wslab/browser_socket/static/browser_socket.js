@@ -226,19 +226,20 @@ class Session {
 
   // Code from Python becomes the handler of one event of the socket; it runs in turn with
   // the reports (after the event's own), and what it shows or throws is reported too.
+  // Code that does not compile changes nothing: the handler before it stays.
   on(kind, code) {
+    let handler = null;
+    try {
+      if (code) handler = new AsyncFunction("event", "socket", "show", code);
+    } catch (error) {
+      throw Object.assign(described(error), { compiled: true });
+    }
     const old = this.handlers.get(kind);
     if (old) this.socket.removeEventListener(kind, old);
     this.handlers.delete(kind);
-    if (!code) {
+    if (!handler) {
       this.log.push([this.seconds(), `on ${kind}`, "removed"]);
       return;
-    }
-    let handler;
-    try {
-      handler = new AsyncFunction("event", "socket", "show", code);
-    } catch (error) {
-      throw Object.assign(described(error), { compiled: true });
     }
     const show = (text) => this.tell("show", { text: String(text) }, String(text));
     const listener = (event) => this.later(async () => {
