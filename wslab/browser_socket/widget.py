@@ -196,8 +196,9 @@ class BrowserSocket:
         `code` is the body of ``async (event, socket, show) => { ... }``: `event` is the
         browser's event, `socket` the page's WebSocket, and ``show(text)`` adds a row to the
         widget and reaches Python (`next_output()`). Code that does not compile raises
-        `JavaScriptError` here and changes nothing; a handler that throws when it runs shows the error in the
-        widget, and Python gets it as a `HandlerError` event (`next_output()` raises it).
+        `JavaScriptError` here and changes nothing; a handler that throws when it runs shows
+        the error in the widget, and Python gets it as a `HandlerError` event (`next_output()`
+        raises it).
         """
         self._command(*self.model.on(event, code))
 
