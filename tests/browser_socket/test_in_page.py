@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 from widget_page import page_running
 
 import wslab
-from wslab.browser_socket import Api, HandlerError, JavaScriptError, Message
+from wslab.browser_socket import Api, BrowserError, HandlerError, JavaScriptError, Message
 
 DOUBLE = """
 const n = Number(event.data);
@@ -152,3 +152,36 @@ def test_without_websocketstream_the_comparison_says_so(browser, echo, tmp_path)
             expect(row).to_contain_text("not in this browser")
     finally:
         wslab.stop_all()
+
+
+async def never_answers(websocket):
+    """Reads every message, confirms none."""
+    async for _ in websocket:
+        pass
+
+
+@pytest.mark.parametrize(
+    ("handler", "timeout", "error"),
+    [
+        (None, 30, "it sent a binary message"),  # the echo server sends the message back
+        (never_answers, 1, "not done within 1 s: is the server reading?"),
+    ],
+)
+def test_a_server_that_does_not_confirm_ends_the_comparison_with_an_error(
+    page, echo, handler, timeout, error
+):
+    """A server that does not confirm each message with the count read (an echo server, or
+    one that never answers) raises BrowserError saying so; the page's socket goes on."""
+    socket, _ = page
+    target = echo if handler is None else wslab.serve(handler, max_size=None)
+    with pytest.raises(BrowserError, match=error):
+        socket.compare_backpressure(target.url, count=4, size=1024, timeout=timeout)
+    socket.send("still here")
+    assert socket.next_message().data == "still here"
+
+
+def test_a_url_that_is_not_a_websocket_url_is_refused_in_python(page):
+    """compare_backpressure() checks its URL as browser_socket() does, before the page runs."""
+    socket, _ = page
+    with pytest.raises(ValueError, match="starts with ws:// or wss://"):
+        socket.compare_backpressure("http://127.0.0.1:9/")

@@ -162,15 +162,19 @@ def test_on_and_compare_are_commands_with_checked_arguments():
     model = SocketModel("ws://x/")
     assert json.loads(model.on("message", "show(event.data);")[1]) == {
         "op": "on", "id": 1, "event": "message", "code": "show(event.data);"}  # fmt: skip
-    assert json.loads(model.compare("ws://slow/", 4, 1024)[1]) == {
-        "op": "compare", "id": 2, "url": "ws://slow/", "count": 4, "size": 1024}  # fmt: skip
+    assert json.loads(model.compare("ws://slow/", 4, 1024, 30)[1]) == {
+        "op": "compare", "id": 2, "url": "ws://slow/", "count": 4, "size": 1024, "timeout": 30,
+    }  # fmt: skip
     with pytest.raises(ValueError, match="open, message, error, close"):
         model.on("onmessage", "")
     with pytest.raises(TypeError):
         model.on("message", None)  # type: ignore[arg-type]
     for count, size in [(0, 1), (1, -5), (True, 1), (2.5, 1)]:
         with pytest.raises(ValueError, match="positive int"):
-            model.compare("ws://slow/", count, size)  # type: ignore[arg-type]
+            model.compare("ws://slow/", count, size, 30)  # type: ignore[arg-type]
+    for timeout in [0, -1, "30", None]:
+        with pytest.raises(ValueError, match="positive number of seconds"):
+            model.compare("ws://slow/", 1, 1, timeout)  # type: ignore[arg-type]
 
 
 def test_what_a_handler_shows_or_throws_becomes_an_event():

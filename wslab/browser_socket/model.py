@@ -20,9 +20,9 @@ The report channel protocol (one WebSocket from the page to the kernel, see `cha
   ``binaryType`` (``value``), ``query`` (nothing: the reply says the current state);
   ``on`` (``event`` and ``code``: the body of a JavaScript handler the page compiles and runs
   on that event of its socket, replacing the one set before; ``code`` "" removes it);
-  ``compare`` (``url``, ``count``, ``size``: the page sends ``count`` messages of ``size``
-  bytes to ``url`` with each of its two APIs and replies with what it measured, see
-  `backpressure`).
+  ``compare`` (``url``, ``count``, ``size``, ``timeout``: the page sends ``count`` messages
+  of ``size`` bytes to ``url`` with each of its two APIs, each within ``timeout`` seconds, and
+  replies with what it measured, see `backpressure`).
 - page → kernel, more events: ``show`` (``text``: what a handler passed to ``show()``) and
   ``handlerError`` (``on``: the event whose handler threw; ``name``, ``message``, and
   ``line`` in the handler's code or null).
@@ -311,13 +311,16 @@ class SocketModel:
             raise TypeError(f"code must be a str of JavaScript, not {type(code).__name__}")
         return self._command("on", event=event, code=code)
 
-    def compare(self, url: str, count: int, size: int) -> tuple[int, str]:
+    def compare(self, url: str, count: int, size: int, timeout: float) -> tuple[int, str]:
         """The command that runs the backpressure comparison against `url` (see
-        `backpressure`): `count` messages of `size` bytes with each API."""
+        `backpressure`): `count` messages of `size` bytes with each API, each run ended with
+        an error after `timeout` seconds."""
         for name, value in (("count", count), ("size", size)):
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise ValueError(f"{name} must be a positive int, got {value!r}")
-        return self._command("compare", url=url, count=count, size=size)
+        if not isinstance(timeout, (int, float)) or isinstance(timeout, bool) or timeout <= 0:
+            raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
+        return self._command("compare", url=url, count=count, size=size, timeout=timeout)
 
     def query(self) -> tuple[int, str]:
         """The command that asks for the socket's current state."""

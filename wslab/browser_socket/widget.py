@@ -224,14 +224,15 @@ class BrowserSocket:
         return event.text
 
     def compare_backpressure(
-        self, url: str, count: int = 64, size: int = 256 * 1024, timeout: float = 120.0
+        self, url: str, count: int = 64, size: int = 256 * 1024, timeout: float = 60.0
     ) -> Comparison:
         """Have this socket's page send `count` messages of `size` bytes to `url` with each of
         the browser's APIs, ``WebSocket`` then ``WebSocketStream`` (when it has one), on two new
         connections; return what it measured. The server must answer each message it reads
-        with the number it has read so far: see `wslab.browser_socket.backpressure`."""
-        number, frame = self.model.compare(_browser_facing(url), count, size)
-        reply = self._command(number, frame, timeout)
+        with the number it has read so far (see `wslab.browser_socket.backpressure`); a
+        server that does not, or a run longer than `timeout` seconds, raises `BrowserError`."""
+        number, frame = self.model.compare(_browser_facing(_checked(url)), count, size, timeout)
+        reply = self._command(number, frame, 2 * timeout + COMMAND_TIMEOUT)
         if reply.measured is None:
             raise ReportError("the page's reply to compare measured nothing")
         return comparison(reply.measured, count, size)
@@ -402,10 +403,14 @@ def browser_socket(url: str, protocols: str | Sequence[str] | None = None) -> Br
     """
     if isinstance(protocols, str):
         protocols = [protocols]
+    return BrowserSocket(_checked(url), tuple(protocols or ()))
+
+
+def _checked(url: str) -> str:
     parts = urlsplit(url)
     if parts.scheme not in ("ws", "wss") or not parts.hostname:
         raise ValueError(f"a WebSocket URL starts with ws:// or wss://, got {url!r}")
-    return BrowserSocket(url, tuple(protocols or ()))
+    return url
 
 
 def _browser_facing(url: str) -> str:

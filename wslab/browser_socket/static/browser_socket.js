@@ -72,67 +72,103 @@ function newRun() {
   return { handedOver: [], ahead: [], read: [], peakHeld: 0 };
 }
 
-// WebSocket: send() never waits, so the loop runs to its end and the browser keeps the rest.
-async function floodWebSocket(url, count, size) {
-  const socket = new WebSocket(url);
-  await opened(socket);
-  const run = newRun();
-  const chunk = new Uint8Array(size);
-  let read = 0;
-  let started = 0;
-  const allRead = new Promise((resolve, reject) => {
-    socket.onmessage = (event) => {
-      read = Number(event.data);
-      run.read.push((performance.now() - started) / 1000);
-      if (read >= count) resolve();
-    };
-    socket.onclose = (event) => reject(new Error(`the server closed the connection (code ${event.code})`));
+// The reader's answer to one more message: the count it has read, as text.
+function confirmed(data, read) {
+  if (data === String(read + 1)) return read + 1;
+  const got = typeof data === "string" ? JSON.stringify(data.slice(0, 40)) : "a binary message";
+  throw new Error(`the server must answer each message it reads with how many it has read so far `
+    + `("${read + 1}" next), but it sent ${got}`);
+}
+
+// `work` within `seconds`, then `close()` whatever happened: a reader that never answers, or
+// one that answers wrongly, ends the run with an error instead of leaving the page waiting.
+async function timed(seconds, close, work) {
+  let timer;
+  const expired = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`not done within ${seconds} s: is the server reading?`)),
+      seconds * 1000);
   });
-  started = performance.now();
-  for (let i = 1; i <= count; i++) {
-    socket.send(chunk);
-    run.handedOver.push((performance.now() - started) / 1000);
-    run.ahead.push(i - read);
-    run.peakHeld = Math.max(run.peakHeld, socket.bufferedAmount);
+  work.catch(() => {}); // once expired or closed, its own failure is no news
+  try {
+    return await Promise.race([work, expired]);
+  } finally {
+    clearTimeout(timer);
+    close();
   }
-  await allRead;
-  socket.onclose = null;
-  socket.close(1000);
-  return run;
+}
+
+// WebSocket: send() never waits, so the loop runs to its end and the browser keeps the rest.
+function floodWebSocket(url, count, size, seconds) {
+  const socket = new WebSocket(url);
+  socket.binaryType = "arraybuffer";
+  const work = (async () => {
+    await opened(socket);
+    const run = newRun();
+    const chunk = new Uint8Array(size);
+    let read = 0;
+    let started = 0;
+    const allRead = new Promise((resolve, reject) => {
+      socket.onmessage = (event) => {
+        try {
+          read = confirmed(event.data, read);
+        } catch (error) {
+          reject(error);
+        }
+        run.read.push((performance.now() - started) / 1000);
+        if (read >= count) resolve();
+      };
+      socket.onclose = (event) => reject(new Error(`the server closed the connection (code ${event.code})`));
+    });
+    started = performance.now();
+    for (let i = 1; i <= count; i++) {
+      socket.send(chunk);
+      run.handedOver.push((performance.now() - started) / 1000);
+      run.ahead.push(i - read);
+      run.peakHeld = Math.max(run.peakHeld, socket.bufferedAmount);
+    }
+    await allRead;
+    return run;
+  })();
+  return timed(seconds, () => { socket.onclose = null; socket.close(1000); }, work);
 }
 
 // WebSocketStream: await writer.ready before each write, the streams way to respect backpressure.
-async function floodStream(url, count, size) {
+function floodStream(url, count, size, seconds) {
   const socket = new WebSocketStream(url);
-  const { readable, writable } = await socket.opened;
-  const writer = writable.getWriter();
-  const reader = readable.getReader();
-  const run = newRun();
-  const chunk = new Uint8Array(size);
-  let read = 0;
-  let held = 0;
-  let started = performance.now();
-  const allRead = (async () => {
-    while (read < count) {
-      const { value, done } = await reader.read();
-      if (done) throw new Error("the server closed the connection");
-      read = Number(value);
-      run.read.push((performance.now() - started) / 1000);
-    }
+  const work = (async () => {
+    const { readable, writable } = await socket.opened;
+    const writer = writable.getWriter();
+    const reader = readable.getReader();
+    const run = newRun();
+    const chunk = new Uint8Array(size);
+    let read = 0;
+    let held = 0;
+    let started = performance.now();
+    const allRead = (async () => {
+      while (read < count) {
+        const { value, done } = await reader.read();
+        if (done) throw new Error("the server closed the connection");
+        read = confirmed(value, read);
+        run.read.push((performance.now() - started) / 1000);
+      }
+    })();
+    const allSent = (async () => {
+      const writes = [];
+      started = performance.now();
+      for (let i = 1; i <= count; i++) {
+        await writer.ready;
+        held += size;
+        run.peakHeld = Math.max(run.peakHeld, held);
+        writes.push(writer.write(chunk).then(() => { held -= size; }));
+        run.handedOver.push((performance.now() - started) / 1000);
+        run.ahead.push(i - read);
+      }
+      await Promise.all(writes);
+    })();
+    await Promise.all([allRead, allSent]); // the first failure, at once
+    return run;
   })();
-  const writes = [];
-  started = performance.now();
-  for (let i = 1; i <= count; i++) {
-    await writer.ready;
-    held += size;
-    run.peakHeld = Math.max(run.peakHeld, held);
-    writes.push(writer.write(chunk).then(() => { held -= size; }));
-    run.handedOver.push((performance.now() - started) / 1000);
-    run.ahead.push(i - read);
-  }
-  await Promise.all([...writes, allRead]);
-  socket.close({ closeCode: 1000 });
-  return run;
+  return timed(seconds, () => socket.close({ closeCode: 1000 }), work);
 }
 
 // One socket and its report channel, per widget model (views only show it).
@@ -267,7 +303,8 @@ class Session {
 
   async compare(command) {
     const url = socketUrl(command.url);
-    const measured = { WebSocket: await floodWebSocket(url, command.count, command.size) };
+    const { count, size, timeout } = command;
+    const measured = { WebSocket: await floodWebSocket(url, count, size, timeout) };
     const ws = measured.WebSocket;
     this.log.push([this.seconds(), "WebSocket", `sender done ${(ws.handedOver.at(-1) * 1000).toFixed(0)} ms, `
       + `reader done ${(ws.read.at(-1) * 1000).toFixed(0)} ms, most bufferedAmount ${ws.peakHeld}`]);
@@ -277,7 +314,7 @@ class Session {
       this.log.push([this.seconds(), "WebSocketStream", "not in this browser"]);
       return measured;
     }
-    const stream = measured.WebSocketStream = await floodStream(url, command.count, command.size);
+    const stream = measured.WebSocketStream = await floodStream(url, count, size, timeout);
     this.log.push([this.seconds(), "WebSocketStream", `sender done ${(stream.handedOver.at(-1) * 1000).toFixed(0)} ms, `
       + `reader done ${(stream.read.at(-1) * 1000).toFixed(0)} ms, most pending writes ${stream.peakHeld}`]);
     return measured;
