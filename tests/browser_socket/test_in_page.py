@@ -185,3 +185,19 @@ def test_a_url_that_is_not_a_websocket_url_is_refused_in_python(page):
     socket, _ = page
     with pytest.raises(ValueError, match="starts with ws:// or wss://"):
         socket.compare_backpressure("http://127.0.0.1:9/")
+
+
+def test_after_the_close_every_wait_for_a_message_says_so(page):
+    """Messages not yet returned come first (next_output() has a place of its own: what it
+    returned is still next for next_message()); then each next_message() raises
+    ConnectionError, the close is not used up."""
+    socket, _ = page
+    socket.on("message", "show(event.data);")
+    socket.send("one")
+    assert socket.next_output() == "one"
+    socket.close(4001, "done")
+    socket.wait_closed()
+    assert socket.next_message().data == "one"
+    for _ in range(2):
+        with pytest.raises(ConnectionError, match="code 4001"):
+            socket.next_message(timeout=1)

@@ -1,4 +1,5 @@
-"""A real browser WebSocket in the notebook's page, driven from Python: see `widget`."""
+"""A real browser WebSocket in the notebook's page, driven from Python: see `widget`;
+`backpressure` compares the browser's two WebSocket APIs against a slow reader."""
 
 from .backpressure import Api, Comparison, Run
 from .model import (

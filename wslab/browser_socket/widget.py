@@ -116,8 +116,8 @@ class BrowserSocket:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._gone = False
         self._replies: dict[int, Reply] = {}
-        self._cursor = 0  # events before it were looked at by next_message()
-        self._output_cursor = 0  # the same, for next_output()
+        # Per reader (next_message, next_output): the events before it were looked at.
+        self._cursors = {Message: 0, Shown: 0}
         self._created = time.monotonic()
         self.url = url
         """The URL as given in Python."""
@@ -205,19 +205,7 @@ class BrowserSocket:
     def next_output(self, timeout: float = 5.0) -> str:
         """The next text a handler passed to ``show()``, not returned before; raises the
         `JavaScriptError` of a handler that threw instead, `TimeoutError` after `timeout`."""
-        self._require_page()
-        found: list[Event] = []
-
-        def arrived() -> bool:
-            for index in range(self._output_cursor, len(self.model.events)):
-                if isinstance(self.model.events[index], (Shown, HandlerError)):
-                    found.append(self.model.events[index])
-                    self._output_cursor = index + 1
-                    return True
-            return False
-
-        self._wait(arrived, timeout, "show() or error from a handler")
-        event = found[-1]
+        event = self._next(Shown, HandlerError, timeout, "show() or error from a handler")
         if isinstance(event, HandlerError):
             raise event.error
         assert isinstance(event, Shown)
@@ -254,20 +242,7 @@ class BrowserSocket:
     def next_message(self, timeout: float = 5.0) -> Message:
         """The next message event not returned before; raise `ConnectionError` once the socket
         has closed and every message was returned, `TimeoutError` after `timeout`."""
-        self._require_page()
-        found: list[Event] = []
-
-        def arrived() -> bool:
-            for index in range(self._cursor, len(self.model.events)):
-                event = self.model.events[index]
-                if isinstance(event, (Message, Close)):
-                    found.append(event)
-                    self._cursor = index + (1 if isinstance(event, Message) else 0)
-                    return True
-            return False
-
-        self._wait(arrived, timeout, "a message")
-        event = found[-1]
+        event = self._next(Message, Close, timeout, "a message", final=True)
         if isinstance(event, Close):
             raise ConnectionError(f"the socket is closed: {_describe(event)}")
         assert isinstance(event, Message)
@@ -353,6 +328,27 @@ class BrowserSocket:
                 raise TimeoutError(f"no {what} within {timeout:g} s")
             if not met:
                 raise PageGone("the page that ran this socket went away (reloaded or closed)")
+
+    def _next(
+        self, wanted: type, other: type, timeout: float, what: str, final: bool = False
+    ) -> Event:
+        """The next event of kind `wanted` or `other` not returned before by this reader (the
+        one of `wanted`). A `final` `other` (a close) is not consumed: it ends every wait."""
+        self._require_page()
+        found: list[Event] = []
+
+        def arrived() -> bool:
+            for index in range(self._cursors[wanted], len(self.model.events)):
+                event = self.model.events[index]
+                if isinstance(event, (wanted, other)):
+                    found.append(event)
+                    stays = final and isinstance(event, other)
+                    self._cursors[wanted] = index + (0 if stays else 1)
+                    return True
+            return False
+
+        self._wait(arrived, timeout, what)
+        return found[-1]
 
     def _command(self, number: int, frame: str, timeout: float = COMMAND_TIMEOUT) -> Reply:
         self._require_page()
