@@ -21,7 +21,14 @@ EXPECTED = {
         "event.data: ArrayBuffer",
         "code=4000 reason='lesson over' wasClean=true",
         "the browser threw InvalidAccessError",
-        "this browser has WebSocketStream: ",
+        "this browser has WebSocketStream: True",
+        # The comparison's figures that do not depend on timing: send() handed over all 96
+        # messages before any was read, all 24 MiB waited in the page; the writer held one.
+        re.compile(r"WebSocket +\d+ ms +\d+ ms +96 messages +25,165,824 \(bufferedAmount\)"),
+        re.compile(r"WebSocketStream +\d+ ms +\d+ ms +\d+ messages +262,144 \(pending writes\)"),
+        "21 doubled is 42",
+        "the browser threw RangeError at line 3: not a number: twenty-one",
+        "the browser threw SyntaxError: missing ) after argument list",
     ],
     "03_opening_handshake.ipynb": [
         "Origin: http://127.0.0.1:",
@@ -70,6 +77,22 @@ def test_run_all_shows_the_browsers_results(name, tmp_path, browser):
             shown = "\n".join(c.locator(".jp-OutputArea").inner_text() for c in cells)
             assert "needs the notebook open in JupyterLab" not in shown
             for expected in EXPECTED[name]:
-                assert expected in shown
+                if isinstance(expected, re.Pattern):
+                    assert expected.search(shown), expected.pattern
+                else:
+                    assert expected in shown
+            if name == "02_first_websocket.ipynb":
+                _assert_the_comparison_is_drawn_and_led_by_the_reader(page, cells, code, shown)
         finally:
             context.close()
+
+
+def _assert_the_comparison_is_drawn_and_led_by_the_reader(page, cells, code, shown) -> None:
+    """Lesson 02's comparison cell shows its picture; WebSocketStream's sender was never as far
+    ahead as WebSocket's; the page's JavaScript errors show in red in the widget."""
+    index = next(n for n, c in enumerate(code) if "compare_backpressure" in c.source)
+    expect(cells[index].locator(".jp-OutputArea img")).to_have_count(1)
+    ahead = dict(re.findall(r"^(WebSocket|WebSocketStream) .*?(\d+) messages", shown, re.M))
+    assert int(ahead["WebSocketStream"]) < int(ahead["WebSocket"]) == 96
+    threw = page.locator(".wslab-browser-socket tr[data-what='message handler threw']")
+    expect(threw).to_contain_text("RangeError: not a number: twenty-one (line 3)")

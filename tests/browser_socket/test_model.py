@@ -1,4 +1,5 @@
-"""The browser socket's model, without a browser: reports in, state and events out, commands."""
+"""The browser socket's model, without a browser: reports in, state and events out, commands;
+and the backpressure comparison read from what a page measured."""
 
 from __future__ import annotations
 
@@ -7,16 +8,20 @@ import json
 
 import pytest
 
+from wslab.browser_socket.backpressure import Api, comparison
 from wslab.browser_socket.model import (
     BinaryType,
     BrowserError,
     Close,
     DataType,
     Error,
+    HandlerError,
+    JavaScriptError,
     Message,
     Open,
     ReadyState,
     ReportError,
+    Shown,
     SocketModel,
     State,
 )
@@ -149,3 +154,120 @@ def test_a_reply_carries_the_state_or_what_the_browser_threw():
     assert isinstance(thrown.error, BrowserError)
     assert thrown.error.name == "InvalidStateError"
     assert str(thrown.error) == "the browser threw InvalidStateError: Still in CONNECTING state."
+
+
+def test_on_and_compare_are_commands_with_checked_arguments():
+    """on() names a socket event and carries the code; compare() carries the URL and positive
+    sizes; anything else fails in Python before reaching the page."""
+    model = SocketModel("ws://x/")
+    assert json.loads(model.on("message", "show(event.data);")[1]) == {
+        "op": "on", "id": 1, "event": "message", "code": "show(event.data);"}  # fmt: skip
+    assert json.loads(model.compare("ws://slow/", 4, 1024, 30)[1]) == {
+        "op": "compare", "id": 2, "url": "ws://slow/", "count": 4, "size": 1024, "timeout": 30,
+    }  # fmt: skip
+    with pytest.raises(ValueError, match="open, message, error, close"):
+        model.on("onmessage", "")
+    with pytest.raises(TypeError):
+        model.on("message", None)  # type: ignore[arg-type]
+    for count, size in [(0, 1), (1, -5), (True, 1), (2.5, 1)]:
+        with pytest.raises(ValueError, match="positive int"):
+            model.compare("ws://slow/", count, size, 30)  # type: ignore[arg-type]
+    for timeout in [0, -1, "30", None]:
+        with pytest.raises(ValueError, match="positive number of seconds"):
+            model.compare("ws://slow/", 1, 1, timeout)  # type: ignore[arg-type]
+
+
+def test_what_a_handler_shows_or_throws_becomes_an_event():
+    """show() and a thrown error are events in the log; the error names its line, or none."""
+    model = SocketModel("ws://x/")
+    model.receive(event("show", 0.1, text="21 doubled is 42"))
+    error = {"name": "RangeError", "message": "not a number", "line": 3}
+    model.receive(event("handlerError", 0.2, on="message", error=error))
+    model.receive(event("handlerError", 0.3, on="open", error={"name": "string", "message": "x"}))
+    shown, thrown, unplaced = model.events
+    assert shown == Shown(0.1, "21 doubled is 42")
+    assert isinstance(thrown, HandlerError) and thrown.on == "message"
+    assert isinstance(thrown.error, JavaScriptError) and thrown.error.line == 3
+    assert str(thrown) == (
+        "  0.200 s  the message handler threw: the browser threw RangeError at line 3: not a number"
+    )
+    assert unplaced.error.line is None
+    assert str(unplaced.error) == "the browser threw string: x"
+
+
+@pytest.mark.parametrize(
+    "report",
+    [
+        event("show", text=5),
+        event("handlerError", on="onmessage", error={"name": "E", "message": "m"}),
+        event("handlerError", on="message", error="boom"),
+        event("handlerError", on="message", error={"name": "E", "message": "m", "line": "3"}),
+    ],
+)
+def test_a_bad_handler_report_is_refused(report):
+    """A show or handlerError report that breaks the protocol is refused like any other."""
+    model = SocketModel("ws://x/")
+    with pytest.raises(ReportError):
+        model.receive(report)
+    assert model.events == []
+
+
+def test_a_compile_error_reply_is_a_javascript_error():
+    """An error reply with a line (code from Python did not compile) is a JavaScriptError."""
+    model = SocketModel("ws://x/")
+    error = {"name": "SyntaxError", "message": "missing ) after argument list", "line": None}
+    reply = model.receive(json.dumps({"type": "reply", "id": 1, "error": error}))
+    assert isinstance(reply.error, JavaScriptError)
+    assert str(reply.error) == "the browser threw SyntaxError: missing ) after argument list"
+
+
+def measured_run(count: int, ahead: list[int], peak: int) -> dict:
+    return {
+        "handedOver": [n / 1000 for n in range(count)],
+        "ahead": ahead,
+        "read": [0.1 + n / 100 for n in range(count)],
+        "peakHeld": peak,
+    }
+
+
+def test_a_comparison_is_read_from_the_pages_measurements():
+    """The page's measurements become two Runs; the table states each side's figures."""
+    measured = {
+        "WebSocket": measured_run(3, [1, 2, 3], 3072),
+        "WebSocketStream": measured_run(3, [1, 1, 2], 1024),
+    }
+    result = comparison(measured, 3, 1024)
+    assert result.websocket.api is Api.WEBSOCKET and result.stream.api is Api.STREAM
+    assert (result.websocket.most_ahead, result.stream.most_ahead) == (3, 2)
+    assert (result.stream.sender_done, result.stream.reader_done) == (0.002, 0.1 + 2 / 100)
+    assert str(result).splitlines() == [
+        "API               sender done  reader done    most ahead   most bytes waiting in the page",
+        "WebSocket                2 ms       120 ms    3 messages         3,072 (bufferedAmount)",
+        "WebSocketStream          2 ms       120 ms    2 messages         1,024 (pending writes)",
+    ]
+    assert len(result.plot().axes) == 2
+
+
+def test_a_browser_without_websocketstream_gives_one_run():
+    """A null stream run means the browser has no WebSocketStream: the table says so."""
+    measured = {"WebSocket": measured_run(2, [1, 2], 2), "WebSocketStream": None}
+    result = comparison(measured, 2, 1)
+    assert result.stream is None
+    assert str(result).splitlines()[-1] == "WebSocketStream  this browser does not have it"
+    assert result.plot().axes[1].texts[0].get_text() == "not in this browser"
+
+
+@pytest.mark.parametrize(
+    "measured",
+    [
+        {},
+        {"WebSocket": measured_run(2, [1, 2], 2)},  # one message short
+        {"WebSocket": {**measured_run(3, [1, 2, 3], 3), "peakHeld": 2.5}},
+        {"WebSocket": {**measured_run(3, [1, 2, 3], 3), "read": [0, "1", 2]}},
+        {"WebSocket": measured_run(3, [1, 2, 3], 3), "WebSocketStream": []},
+    ],
+)
+def test_measurements_that_are_not_the_pages_are_refused(measured):
+    """Missing runs, wrong lengths and wrong types raise ReportError."""
+    with pytest.raises(ReportError):
+        comparison(measured, 3, 1)

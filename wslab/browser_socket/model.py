@@ -11,12 +11,21 @@ The report channel protocol (one WebSocket from the page to the kernel, see `cha
   the socket; a message adds ``dataType`` and ``text`` or ``base64``; a close adds ``code``,
   ``reason`` and ``wasClean``; every event carries the socket's ``state`` right after it);
   ``reply`` (to the command of the same ``id``: its ``state``, or the ``error`` the browser
-  threw, as ``name`` and ``message``).
+  threw, as ``name``, ``message`` and, for code the page compiled, ``line`` or null; a reply to
+  ``compare`` adds ``measured``).
 - kernel → page, text frames: first ``{"type": "welcome"}`` once the kernel accepted the hello
   (only then does the page open the socket: a widget restored from a saved notebook, whose
   kernel is gone, opens nothing); then commands, JSON objects with an ``op`` and an ``id``:
   ``send`` (``text`` or ``base64``), ``close`` (``code`` and ``reason``, or neither),
-  ``binaryType`` (``value``), ``query`` (nothing: the reply says the current state).
+  ``binaryType`` (``value``), ``query`` (nothing: the reply says the current state);
+  ``on`` (``event`` and ``code``: the body of a JavaScript handler the page compiles and runs
+  on that event of its socket, replacing the one set before; ``code`` "" removes it);
+  ``compare`` (``url``, ``count``, ``size``, ``timeout``: the page sends ``count`` messages
+  of ``size`` bytes to ``url`` with each of its two APIs, each within ``timeout`` seconds, and
+  replies with what it measured, see `backpressure`).
+- page → kernel, more events: ``show`` (``text``: what a handler passed to ``show()``) and
+  ``handlerError`` (``on``: the event whose handler threw; ``name``, ``message``, and
+  ``line`` in the handler's code or null).
 
 The page handles reports and commands in order, so a reply comes after every event the page saw
 before it ran the command.
@@ -38,12 +47,15 @@ __all__ = [
     "DataType",
     "Error",
     "Event",
+    "HandlerError",
+    "JavaScriptError",
     "Message",
     "Open",
     "Page",
     "ReadyState",
     "ReportError",
     "Reply",
+    "Shown",
     "SocketModel",
     "State",
 ]
@@ -85,6 +97,17 @@ class BrowserError(RuntimeError):
     def __init__(self, name: str, message: str) -> None:
         super().__init__(f"the browser threw {name}: {message}")
         self.name = name
+
+
+class JavaScriptError(BrowserError):
+    """Code from Python that the page could not compile (a ``SyntaxError``), or a handler that
+    threw. `line` is the line of that code, when the browser says (counting from 1)."""
+
+    def __init__(self, name: str, message: str, line: int | None = None) -> None:
+        super().__init__(name, message)
+        self.line = line
+        if line is not None:
+            self.args = (f"the browser threw {name} at line {line}: {message}",)
 
 
 # --- what the page reports ---------------------------------------------------------------------
@@ -156,7 +179,34 @@ class Close:
         )
 
 
-Event = Open | Message | Error | Close
+@dataclass(frozen=True)
+class Shown:
+    """A handler set with ``on()`` called ``show(text)``."""
+
+    at: float
+    text: str
+
+    def __str__(self) -> str:
+        return f"{self.at:7.3f} s  show  {self.text!r}"
+
+
+@dataclass(frozen=True)
+class HandlerError:
+    """A handler set with ``on()`` threw (or its promise rejected) while handling `on`."""
+
+    at: float
+    on: str
+    """The socket event the handler was running for: open, message, error or close."""
+    error: JavaScriptError
+
+    def __str__(self) -> str:
+        return f"{self.at:7.3f} s  the {self.on} handler threw: {self.error}"
+
+
+Event = Open | Message | Error | Close | Shown | HandlerError
+
+#: The socket events a page's handler can be set for.
+SOCKET_EVENTS = ("open", "message", "error", "close")
 
 
 @dataclass(frozen=True)
@@ -166,6 +216,8 @@ class Reply:
     id: int
     state: State | None
     error: BrowserError | None
+    measured: dict[str, Any] | None = None
+    """What a ``compare`` command measured, as the page sent it (see `backpressure`)."""
 
 
 @dataclass
@@ -209,10 +261,12 @@ class SocketModel:
             if (error := report.get("error")) is not None:
                 if not isinstance(error, dict):
                     raise ReportError("a reply's error must be an object")
-                thrown = BrowserError(str(error.get("name")), str(error.get("message")))
-                return Reply(number, None, thrown)
+                return Reply(number, None, _thrown(error))
+            measured = report.get("measured")
+            if measured is not None and not isinstance(measured, dict):
+                raise ReportError("a reply's measured must be an object")
             self.state = _state(report.get("state"))
-            return Reply(number, self.state, None)
+            return Reply(number, self.state, None, measured)
         raise ReportError(f"unknown report type {kind!r}")
 
     # --- Python → page -----------------------------------------------------------------------
@@ -247,6 +301,26 @@ class SocketModel:
             message = f"binary_type must be 'blob' or 'arraybuffer', got {value!r}"
             raise ValueError(message) from None
         return self._command("binaryType", value=chosen.value)
+
+    def on(self, event: str, code: str) -> tuple[int, str]:
+        """The command that makes `code` the page's handler of `event` (open, message, error or
+        close): the body of ``async (event, socket, show) => { code }``. "" removes it."""
+        if event not in SOCKET_EVENTS:
+            raise ValueError(f"event must be one of {', '.join(SOCKET_EVENTS)}, got {event!r}")
+        if not isinstance(code, str):
+            raise TypeError(f"code must be a str of JavaScript, not {type(code).__name__}")
+        return self._command("on", event=event, code=code)
+
+    def compare(self, url: str, count: int, size: int, timeout: float) -> tuple[int, str]:
+        """The command that runs the backpressure comparison against `url` (see
+        `backpressure`): `count` messages of `size` bytes with each API, each run ended with
+        an error after `timeout` seconds."""
+        for name, value in (("count", count), ("size", size)):
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"{name} must be a positive int, got {value!r}")
+        if not isinstance(timeout, (int, float)) or isinstance(timeout, bool) or timeout <= 0:
+            raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
+        return self._command("compare", url=url, count=count, size=size, timeout=timeout)
 
     def query(self) -> tuple[int, str]:
         """The command that asks for the socket's current state."""
@@ -286,6 +360,13 @@ def _number(report: dict[str, Any], key: str) -> float:
     return value
 
 
+def _object(report: dict[str, Any], key: str) -> dict[str, Any]:
+    value = report.get(key)
+    if not isinstance(value, dict):
+        raise ReportError(f"{key} must be an object")
+    return value
+
+
 def _state(raw: Any) -> State:
     if not isinstance(raw, dict):
         raise ReportError("state must be an object")
@@ -301,8 +382,31 @@ def _state(raw: Any) -> State:
         raise ReportError(f"bad state: {exc}") from None
 
 
+def _thrown(error: Any) -> BrowserError:
+    """A reported ``{name, message, line?}``: a JavaScriptError when it names a line or came
+    from code the page compiled, else the browser's own error."""
+    if not isinstance(error, dict):
+        raise ReportError("an error must be an object")
+    name, message = str(error.get("name")), str(error.get("message"))
+    if "line" not in error:
+        return BrowserError(name, message)
+    line = error["line"]
+    if line is not None and (not isinstance(line, int) or isinstance(line, bool)):
+        raise ReportError("an error's line must be an integer or null")
+    return JavaScriptError(name, message, line)
+
+
 def _event(report: dict[str, Any]) -> Event:
     at, kind = _number(report, "at"), report.get("event")
+    if kind == "show":
+        return Shown(at, _text(report, "text"))
+    if kind == "handlerError":
+        on = report.get("on")
+        if on not in SOCKET_EVENTS:
+            raise ReportError(f"a handlerError names a socket event, not {on!r}")
+        thrown = _thrown({"line": None, **_object(report, "error")})
+        assert isinstance(thrown, JavaScriptError)
+        return HandlerError(at, on, thrown)
     if kind == "open":
         return Open(at)
     if kind == "error":

@@ -29,15 +29,19 @@ from websockets.asyncio.server import ServerConnection
 from .._registry import registry
 from ..browser_url import browser_url
 from . import channel
+from .backpressure import Comparison, comparison
 from .model import (
     BinaryType,
     Close,
     Event,
+    HandlerError,
     Message,
     Open,
     Page,
     ReadyState,
     Reply,
+    ReportError,
+    Shown,
     SocketModel,
     State,
 )
@@ -112,7 +116,8 @@ class BrowserSocket:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._gone = False
         self._replies: dict[int, Reply] = {}
-        self._cursor = 0  # events before it were looked at by next_message()
+        # Per reader (next_message, next_output): the events before it were looked at.
+        self._cursors = {Message: 0, Shown: 0}
         self._created = time.monotonic()
         self.url = url
         """The URL as given in Python."""
@@ -182,6 +187,44 @@ class BrowserSocket:
         assert self.model.page is not None
         return self.model.page
 
+    # --- code for the page, and what the page measures ---------------------------------------
+
+    def on(self, event: str, code: str) -> None:
+        """Make `code` (JavaScript) the page's handler of the socket's `event` ("open", "message",
+        "error" or "close"), replacing the one set before; "" removes it.
+
+        `code` is the body of ``async (event, socket, show) => { ... }``: `event` is the
+        browser's event, `socket` the page's WebSocket, and ``show(text)`` adds a row to the
+        widget and reaches Python (`next_output()`). Code that does not compile raises
+        `JavaScriptError` here and changes nothing; a handler that throws when it runs shows
+        the error in the widget, and Python gets it as a `HandlerError` event (`next_output()`
+        raises it).
+        """
+        self._command(*self.model.on(event, code))
+
+    def next_output(self, timeout: float = 5.0) -> str:
+        """The next text a handler passed to ``show()``, not returned before; raises the
+        `JavaScriptError` of a handler that threw instead, `TimeoutError` after `timeout`."""
+        event = self._next(Shown, HandlerError, timeout, "show() or error from a handler")
+        if isinstance(event, HandlerError):
+            raise event.error
+        assert isinstance(event, Shown)
+        return event.text
+
+    def compare_backpressure(
+        self, url: str, count: int = 64, size: int = 256 * 1024, timeout: float = 60.0
+    ) -> Comparison:
+        """Have this socket's page send `count` messages of `size` bytes to `url` with each of
+        the browser's APIs, ``WebSocket`` then ``WebSocketStream`` (when it has one), on two new
+        connections; return what it measured. The server must answer each message it reads
+        with the number it has read so far (see `wslab.browser_socket.backpressure`); a
+        server that does not, or a run longer than `timeout` seconds, raises `BrowserError`."""
+        number, frame = self.model.compare(_browser_facing(_checked(url)), count, size, timeout)
+        reply = self._command(number, frame, 2 * timeout + COMMAND_TIMEOUT)
+        if reply.measured is None:
+            raise ReportError("the page's reply to compare measured nothing")
+        return comparison(reply.measured, count, size)
+
     # --- waiting, for cells -------------------------------------------------------------------
 
     def wait_open(self, timeout: float = 10.0) -> BrowserSocket:
@@ -199,20 +242,7 @@ class BrowserSocket:
     def next_message(self, timeout: float = 5.0) -> Message:
         """The next message event not returned before; raise `ConnectionError` once the socket
         has closed and every message was returned, `TimeoutError` after `timeout`."""
-        self._require_page()
-        found: list[Event] = []
-
-        def arrived() -> bool:
-            for index in range(self._cursor, len(self.model.events)):
-                event = self.model.events[index]
-                if isinstance(event, (Message, Close)):
-                    found.append(event)
-                    self._cursor = index + (1 if isinstance(event, Message) else 0)
-                    return True
-            return False
-
-        self._wait(arrived, timeout, "a message")
-        event = found[-1]
+        event = self._next(Message, Close, timeout, "a message", final=True)
         if isinstance(event, Close):
             raise ConnectionError(f"the socket is closed: {_describe(event)}")
         assert isinstance(event, Message)
@@ -299,7 +329,28 @@ class BrowserSocket:
             if not met:
                 raise PageGone("the page that ran this socket went away (reloaded or closed)")
 
-    def _command(self, number: int, frame: str) -> Reply:
+    def _next(
+        self, wanted: type, other: type, timeout: float, what: str, final: bool = False
+    ) -> Event:
+        """The next event of kind `wanted` or `other` not returned before by this reader (the
+        one of `wanted`). A `final` `other` (a close) is not consumed: it ends every wait."""
+        self._require_page()
+        found: list[Event] = []
+
+        def arrived() -> bool:
+            for index in range(self._cursors[wanted], len(self.model.events)):
+                event = self.model.events[index]
+                if isinstance(event, (wanted, other)):
+                    found.append(event)
+                    stays = final and isinstance(event, other)
+                    self._cursors[wanted] = index + (0 if stays else 1)
+                    return True
+            return False
+
+        self._wait(arrived, timeout, what)
+        return found[-1]
+
+    def _command(self, number: int, frame: str, timeout: float = COMMAND_TIMEOUT) -> Reply:
         self._require_page()
         with self._changed:
             if self._gone:
@@ -307,7 +358,7 @@ class BrowserSocket:
             connection, loop = self._connection, self._loop
         assert connection is not None and loop is not None
         asyncio.run_coroutine_threadsafe(connection.send(frame), loop)
-        self._wait(lambda: number in self._replies, COMMAND_TIMEOUT, "answer from the page")
+        self._wait(lambda: number in self._replies, timeout, "answer from the page")
         with self._changed:
             reply = self._replies.pop(number)
         if reply.error is not None:
@@ -348,10 +399,14 @@ def browser_socket(url: str, protocols: str | Sequence[str] | None = None) -> Br
     """
     if isinstance(protocols, str):
         protocols = [protocols]
+    return BrowserSocket(_checked(url), tuple(protocols or ()))
+
+
+def _checked(url: str) -> str:
     parts = urlsplit(url)
     if parts.scheme not in ("ws", "wss") or not parts.hostname:
         raise ValueError(f"a WebSocket URL starts with ws:// or wss://, got {url!r}")
-    return BrowserSocket(url, tuple(protocols or ()))
+    return url
 
 
 def _browser_facing(url: str) -> str:

@@ -39,6 +39,138 @@ function preview(data) {
   return `${bytes.length} bytes: ${hex.join(" ")}${bytes.length > 16 ? " …" : ""}`;
 }
 
+// --- Code from Python: a handler the learner wrote ----------------------------------------
+
+const AsyncFunction = (async () => {}).constructor;
+
+// The line of the learner's code an error was thrown at, when the stack says: Chromium names
+// code made by the Function constructor "<anonymous>", with two lines of header before the body.
+function lineOf(error) {
+  const found = /<anonymous>:(\d+):\d+/.exec(String(error && error.stack));
+  return found ? Number(found[1]) - 2 : null;
+}
+
+function described(error) {
+  const isError = error instanceof Error;
+  return {
+    name: isError ? error.name : typeof error,
+    message: isError ? error.message : String(error),
+    line: lineOf(error),
+  };
+}
+
+// --- The backpressure comparison (wslab/browser_socket/backpressure.py) ---------------------
+
+function opened(socket) {
+  return new Promise((resolve, reject) => {
+    socket.onopen = resolve;
+    socket.onclose = (event) => reject(new Error(`could not open ${socket.url} (code ${event.code})`));
+  });
+}
+
+function newRun() {
+  return { handedOver: [], ahead: [], read: [], peakHeld: 0 };
+}
+
+// The reader's answer to one more message: the count it has read, as text.
+function confirmed(data, read) {
+  if (data === String(read + 1)) return read + 1;
+  const got = typeof data === "string" ? JSON.stringify(data.slice(0, 40)) : "a binary message";
+  throw new Error(`the server must answer each message it reads with how many it has read so far `
+    + `("${read + 1}" next), but it sent ${got}`);
+}
+
+// `work` within `seconds`, then `close()` whatever happened: a reader that never answers, or
+// one that answers wrongly, ends the run with an error instead of leaving the page waiting.
+async function timed(seconds, close, work) {
+  let timer;
+  const expired = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`not done within ${seconds} s: is the server reading?`)),
+      seconds * 1000);
+  });
+  work.catch(() => {}); // once expired or closed, its own failure is no news
+  try {
+    return await Promise.race([work, expired]);
+  } finally {
+    clearTimeout(timer);
+    close();
+  }
+}
+
+// WebSocket: send() never waits, so the loop runs to its end and the browser keeps the rest.
+function floodWebSocket(url, count, size, seconds) {
+  const socket = new WebSocket(url);
+  socket.binaryType = "arraybuffer";
+  const work = (async () => {
+    await opened(socket);
+    const run = newRun();
+    const chunk = new Uint8Array(size);
+    let read = 0;
+    let started = 0;
+    const allRead = new Promise((resolve, reject) => {
+      socket.onmessage = (event) => {
+        try {
+          read = confirmed(event.data, read);
+        } catch (error) {
+          reject(error);
+        }
+        run.read.push((performance.now() - started) / 1000);
+        if (read >= count) resolve();
+      };
+      socket.onclose = (event) => reject(new Error(`the server closed the connection (code ${event.code})`));
+    });
+    started = performance.now();
+    for (let i = 1; i <= count; i++) {
+      socket.send(chunk);
+      run.handedOver.push((performance.now() - started) / 1000);
+      run.ahead.push(i - read);
+      run.peakHeld = Math.max(run.peakHeld, socket.bufferedAmount);
+    }
+    await allRead;
+    return run;
+  })();
+  return timed(seconds, () => { socket.onclose = null; socket.close(1000); }, work);
+}
+
+// WebSocketStream: await writer.ready before each write, the streams way to respect backpressure.
+function floodStream(url, count, size, seconds) {
+  const socket = new WebSocketStream(url);
+  const work = (async () => {
+    const { readable, writable } = await socket.opened;
+    const writer = writable.getWriter();
+    const reader = readable.getReader();
+    const run = newRun();
+    const chunk = new Uint8Array(size);
+    let read = 0;
+    let held = 0;
+    let started = performance.now();
+    const allRead = (async () => {
+      while (read < count) {
+        const { value, done } = await reader.read();
+        if (done) throw new Error("the server closed the connection");
+        read = confirmed(value, read);
+        run.read.push((performance.now() - started) / 1000);
+      }
+    })();
+    const allSent = (async () => {
+      const writes = [];
+      started = performance.now();
+      for (let i = 1; i <= count; i++) {
+        await writer.ready;
+        held += size;
+        run.peakHeld = Math.max(run.peakHeld, held);
+        writes.push(writer.write(chunk).then(() => { held -= size; }));
+        run.handedOver.push((performance.now() - started) / 1000);
+        run.ahead.push(i - read);
+      }
+      await Promise.all(writes);
+    })();
+    await Promise.all([allRead, allSent]); // the first failure, at once
+    return run;
+  })();
+  return timed(seconds, () => socket.close({ closeCode: 1000 }), work);
+}
+
 // One socket and its report channel, per widget model (views only show it).
 class Session {
   constructor(model) {
@@ -70,6 +202,7 @@ class Session {
         : `not connected to the kernel (${event.code}${event.reason ? " " + event.reason : ""})`);
     };
     this.socket = null; // opened once the kernel welcomes this page
+    this.handlers = new Map(); // event kind -> listener running code from Python
   }
 
   open() {
@@ -127,7 +260,67 @@ class Session {
     this.changed();
   }
 
-  command(command) {
+  // Code from Python becomes the handler of one event of the socket; it runs in turn with
+  // the reports (after the event's own), and what it shows or throws is reported too.
+  // Code that does not compile changes nothing: the handler before it stays.
+  on(kind, code) {
+    let handler = null;
+    try {
+      if (code) handler = new AsyncFunction("event", "socket", "show", code);
+    } catch (error) {
+      throw Object.assign(described(error), { compiled: true });
+    }
+    const old = this.handlers.get(kind);
+    if (old) this.socket.removeEventListener(kind, old);
+    this.handlers.delete(kind);
+    if (!handler) {
+      this.log.push([this.seconds(), `on ${kind}`, "removed"]);
+      return;
+    }
+    const show = (text) => this.tell("show", { text: String(text) }, String(text));
+    const listener = (event) => this.later(async () => {
+      try {
+        await handler(event, this.socket, show);
+      } catch (thrown) {
+        const error = described(thrown);
+        const where = error.line === null ? "" : ` (line ${error.line})`;
+        this.tell("handlerError", { on: kind, error }, `${error.name}: ${error.message}${where}`,
+          `${kind} handler threw`);
+      }
+    });
+    this.socket.addEventListener(kind, listener);
+    this.handlers.set(kind, listener);
+    this.log.push([this.seconds(), `on ${kind}`, `${code.split("\n").length} line(s) of code`]);
+  }
+
+  // A report of the page's own (not a socket event): to Python, and a row in the log.
+  tell(kind, fields, detail, what = kind) {
+    const at = this.seconds();
+    this.send({ type: "event", event: kind, at, ...fields, state: this.state() });
+    this.log.push([at, what, detail]);
+    this.changed();
+  }
+
+  async compare(command) {
+    const url = socketUrl(command.url);
+    const { count, size, timeout } = command;
+    const measured = { WebSocket: await floodWebSocket(url, count, size, timeout) };
+    const ws = measured.WebSocket;
+    this.log.push([this.seconds(), "WebSocket", `sender done ${(ws.handedOver.at(-1) * 1000).toFixed(0)} ms, `
+      + `reader done ${(ws.read.at(-1) * 1000).toFixed(0)} ms, most bufferedAmount ${ws.peakHeld}`]);
+    this.changed();
+    if (typeof WebSocketStream !== "function") {
+      measured.WebSocketStream = null;
+      this.log.push([this.seconds(), "WebSocketStream", "not in this browser"]);
+      return measured;
+    }
+    const stream = measured.WebSocketStream = await floodStream(url, count, size, timeout);
+    this.log.push([this.seconds(), "WebSocketStream", `sender done ${(stream.handedOver.at(-1) * 1000).toFixed(0)} ms, `
+      + `reader done ${(stream.read.at(-1) * 1000).toFixed(0)} ms, most pending writes ${stream.peakHeld}`]);
+    return measured;
+  }
+
+  async command(command) {
     const reply = { type: "reply", id: command.id };
     try {
       if (command.op === "send") {
@@ -142,11 +335,21 @@ class Session {
       } else if (command.op === "binaryType") {
         this.socket.binaryType = command.value;
         this.log.push([this.seconds(), "binaryType =", JSON.stringify(command.value)]);
+      } else if (command.op === "on") {
+        this.on(command.event, command.code);
+      } else if (command.op === "compare") {
+        this.log.push([this.seconds(), "compare", `${command.count} × ${command.size} bytes to ${command.url}`]);
+        this.changed();
+        reply.measured = await this.compare(command);
       }
       reply.state = this.state();
     } catch (error) {
-      reply.error = { name: error.name, message: error.message };
-      this.log.push([this.seconds(), "threw", `${error.name}: ${error.message}`]);
+      if (error.compiled) { // the learner's code did not compile: say so, with its line if known
+        reply.error = { name: error.name, message: error.message, line: error.line };
+      } else {
+        reply.error = { name: error.name, message: error.message };
+      }
+      this.log.push([this.seconds(), "threw", `${reply.error.name}: ${reply.error.message}`]);
     }
     this.send(reply);
     this.changed();
@@ -200,6 +403,8 @@ function render({ model, el }) {
     head.dataset.readyState = STATES[s.readyState];
     table.replaceChildren(...session.log.slice(-30).map(([at, what, detail]) => {
       const row = document.createElement("tr");
+      row.dataset.what = what;
+      if (what.endsWith("threw")) row.style.color = "var(--jp-error-color1, #d32f2f)";
       for (const text of [`${at.toFixed(3)} s`, what, detail]) {
         const cell = document.createElement("td");
         cell.textContent = text; // text from the network is text, never HTML
