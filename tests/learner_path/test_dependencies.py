@@ -1,7 +1,8 @@
 """Grading is part of the course: what the grader and the exercise tests import is installed
 by `make install` (pyproject's [project] dependencies), not only by the test extra.
 
-The quick, static half of test_fresh_install.py: it names the missing package at once.
+The quick, static half of test_fresh_install.py and test_pip_install.py: it names the
+missing package at once.
 """
 
 from __future__ import annotations
