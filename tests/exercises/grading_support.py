@@ -6,6 +6,7 @@ because two conftest.py files would make `from conftest import ...` ambiguous.
 
 from __future__ import annotations
 
+import textwrap
 import traceback
 from dataclasses import dataclass
 from types import ModuleType
@@ -46,20 +47,32 @@ def must_raise(error: type[BaseException], function, *args, why: str) -> BaseExc
 
 @dataclass(frozen=True)
 class Mistake:
-    """A real mistake, as edits of the solution, and the tests that must catch it.
+    """A real mistake, as a small change to the solution, and the tests that must catch it.
 
     ``variants/exNN_topic/mistakes.py`` lists them (``MISTAKES = [Mistake(...), ...]``); the
-    exercise tests' conftest runs each test in `fails` on the solution with every ``(old,
-    new)`` of `edits` applied, and that test must fail.
+    exercise tests' conftest runs each test in `fails` on the solution changed by this mistake,
+    and that test must fail, with a message containing `says` (what the learner reads) when it
+    is given. With `only`, every other test of the exercise must pass: the mistake is all that
+    is wrong with that answer.
+
+    The change is `edits`, pairs ``(old, new)`` each replacing the one occurrence of `old` in
+    the solution (a mistake of one line, stated in one line), then `override`: code run after
+    the solution's, whose definitions replace the solution's (a whole function or class written
+    the wrong way; the solution's other functions call it).
     """
 
     name: str
     description: str
     fails: tuple[str, ...]
-    edits: tuple[tuple[str, str], ...]
+    edits: tuple[tuple[str, str], ...] = ()
+    override: str = ""
+    says: str = ""
+    only: bool = False
 
     def apply(self, solution: str) -> str:
         """The solution with this mistake; an error if an `old` is not exactly once in it."""
+        if not self.edits and not self.override:
+            raise ValueError(f"mistake {self.name}: no edits and no override, no mistake")
         for old, new in self.edits:
             count = solution.count(old)
             if count != 1:
@@ -67,4 +80,7 @@ class Mistake:
                     f"mistake {self.name}: the solution has {count} copies of {old!r}, not 1"
                 )
             solution = solution.replace(old, new)
+        if self.override:
+            solution += f"\n\n# The mistake {self.name}, replacing the solution's code above.\n"
+            solution += textwrap.dedent(self.override)
         return solution
