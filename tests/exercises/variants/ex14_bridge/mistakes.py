@@ -24,10 +24,9 @@ MISTAKES = [
         "loop_forwards",
         "relays what other nodes published back to Redis under its own name, so the other node "
         "relays it back again: an endless ping-pong between the two nodes",
-        fails=(
-            "test_an_event_reaches_the_members_of_its_own_node_once",
-            "test_one_publish_to_redis_per_event_and_no_loop",
-        ),
+        # Redis's count of PUBLISH commands sees the loop for sure; another test's probe may
+        # reach a member before the loop's first echo does (seen once in thirty runs).
+        fails=("test_one_publish_to_redis_per_event_and_no_loop",),
         edits=(
             (
                 '                    self.deliver(channel, json.loads(message["data"])["data"])',
