@@ -6,7 +6,6 @@ because two conftest.py files would make `from conftest import ...` ambiguous.
 
 from __future__ import annotations
 
-import textwrap
 import traceback
 from dataclasses import dataclass
 from types import ModuleType
@@ -56,23 +55,21 @@ class Mistake:
     is wrong with that answer.
 
     The change is `edits`, pairs ``(old, new)`` each replacing the one occurrence of `old` in
-    the solution (a mistake of one line, stated in one line), then `override`: code run after
-    the solution's, whose definitions replace the solution's (a whole function or class written
-    the wrong way; the solution's other functions call it).
+    the solution: a mistake of one line is stated in one line, and the rest of the answer is
+    the solution's, whatever it becomes.
     """
 
     name: str
     description: str
     fails: tuple[str, ...]
     edits: tuple[tuple[str, str], ...] = ()
-    override: str = ""
     says: str = ""
     only: bool = False
 
     def apply(self, solution: str) -> str:
         """The solution with this mistake; an error if an `old` is not exactly once in it."""
-        if not self.edits and not self.override:
-            raise ValueError(f"mistake {self.name}: no edits and no override, no mistake")
+        if not self.edits:
+            raise ValueError(f"mistake {self.name}: no edits, so no mistake")
         for old, new in self.edits:
             count = solution.count(old)
             if count != 1:
@@ -80,7 +77,4 @@ class Mistake:
                     f"mistake {self.name}: the solution has {count} copies of {old!r}, not 1"
                 )
             solution = solution.replace(old, new)
-        if self.override:
-            solution += f"\n\n# The mistake {self.name}, replacing the solution's code above.\n"
-            solution += textwrap.dedent(self.override)
         return solution
