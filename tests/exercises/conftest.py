@@ -18,11 +18,14 @@ Two ways to run:
   ``variants/exNN_topic/right_*.py``            passes every test (a correct answer in
                                                 another style: no false fail)
   each mistake of ``variants/exNN_topic/        fails each test it lists (a real mistake
-  mistakes.py``                                 never earns those points: no false pass)
+  mistakes.py``                                 never earns those points: no false pass),
+                                                with a message saying why (its `says`);
+                                                with `only`, passes every other test
   ============================================  ===========================================
 
-  A mistake is the solution with one edit (`grading_support.Mistake`), so it stays a
+  A mistake is the solution with a small change (`grading_support.Mistake`), so it stays a
   one-mistake answer as the solution evolves, and an edit that no longer applies is an error.
+  ``variants/README.md`` tells an instructor how to add one.
 """
 
 from __future__ import annotations
@@ -103,6 +106,8 @@ def candidates(exercise: str, test: str, module: ModuleType) -> list[Candidate]:
                 raise pytest.UsageError(f"{mistakes}: {mistake.name} lists unknown {unknown}")
             if test in mistake.fails:
                 found.append(Candidate(f"mistake_{mistake.name}", Expect.FAIL, mistake=mistake))
+            elif mistake.only:
+                found.append(Candidate(f"mistake_{mistake.name}", Expect.PASS, mistake=mistake))
     return found
 
 
@@ -221,6 +226,12 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     elif candidate.expect is Expect.STUB and "NotImplementedError" not in raised:
         outcome = "failed"
         longrepr = f"on the stub, expected a failure on NotImplementedError, got:\n{raised}"
+    elif candidate.mistake is not None and candidate.mistake.says not in raised:
+        outcome = "failed"
+        longrepr = (
+            f"{item.originalname} failed on {candidate.label} as it must, but its message does "
+            f"not say {candidate.mistake.says!r} ({candidate.mistake.description}):\n{raised}"
+        )
     else:
         outcome, longrepr = "passed", None
     return pytest.TestReport(

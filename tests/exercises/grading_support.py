@@ -46,20 +46,30 @@ def must_raise(error: type[BaseException], function, *args, why: str) -> BaseExc
 
 @dataclass(frozen=True)
 class Mistake:
-    """A real mistake, as edits of the solution, and the tests that must catch it.
+    """A real mistake, as a small change to the solution, and the tests that must catch it.
 
     ``variants/exNN_topic/mistakes.py`` lists them (``MISTAKES = [Mistake(...), ...]``); the
-    exercise tests' conftest runs each test in `fails` on the solution with every ``(old,
-    new)`` of `edits` applied, and that test must fail.
+    exercise tests' conftest runs each test in `fails` on the solution changed by this mistake,
+    and that test must fail, with a message containing `says` (what the learner reads) when it
+    is given. With `only`, every other test of the exercise must pass: the mistake is all that
+    is wrong with that answer.
+
+    The change is `edits`, pairs ``(old, new)`` each replacing the one occurrence of `old` in
+    the solution: a mistake of one line is stated in one line, and the rest of the answer is
+    the solution's, whatever it becomes.
     """
 
     name: str
     description: str
     fails: tuple[str, ...]
-    edits: tuple[tuple[str, str], ...]
+    edits: tuple[tuple[str, str], ...] = ()
+    says: str = ""
+    only: bool = False
 
     def apply(self, solution: str) -> str:
         """The solution with this mistake; an error if an `old` is not exactly once in it."""
+        if not self.edits:
+            raise ValueError(f"mistake {self.name}: no edits, so no mistake")
         for old, new in self.edits:
             count = solution.count(old)
             if count != 1:

@@ -34,7 +34,10 @@ class Peer:
     does) right after receiving the k-th new message, before its ack; ``lose_ack=k``: hang up
     when the ack of its own message k arrives, before recording it (the client has processed
     message k; the server will send it again); ``refuse``: answer that many handshakes with
-    503; ``extra_acks``: also send an ack for an unknown id and each ack twice.
+    503; ``extra_acks``: also send an ack for an unknown id and each ack twice;
+    ``connections``: how many connections the test expects; one more ends the test at once
+    (a client that reconnects from a healthy connection has stopped waiting for something
+    that cannot come: no need to wait for `exchange` to give up too).
     """
 
     def __init__(
@@ -46,6 +49,7 @@ class Peer:
         lose_ack=None,
         refuse=0,
         extra_acks=False,
+        connections=None,
     ):
         self.pushed = dict(enumerate(pushed))
         self.faulty = faulty
@@ -53,10 +57,13 @@ class Peer:
         self.lose_ack = lose_ack
         self.refuse = refuse
         self.extra_acks = extra_acks
+        self.expected_connections = connections
+        self.one_too_many = asyncio.Event()
         self.received: list[int] = []  # ids processed, repeats included
         self.bodies: dict[int, str] = {}
         self.acked: set[int] = set()
         self.connections = 0
+        self.dropped = 0  # connections this peer hung up on
         self.attempts: list[float] = []  # when each handshake arrived
         self.close_codes: list[int | None] = []
 
@@ -68,6 +75,9 @@ class Peer:
 
     async def handler(self, websocket):
         self.connections += 1
+        if self.expected_connections is not None and self.connections > self.expected_connections:
+            self.one_too_many.set()
+            return
         faulty = self.connections <= self.faulty
         new = 0
         for id, body in sorted(self.pushed.items()):
@@ -82,6 +92,7 @@ class Peer:
                 new += 1
                 if faulty and new == self.drop_before_ack:
                     websocket.transport.close()  # processed, never acknowledged
+                    self.dropped += 1
                     return
                 ack = json.dumps({"type": "ack", "id": event["id"]})
                 await websocket.send(ack)
@@ -91,6 +102,7 @@ class Peer:
             elif event["type"] == "ack":
                 if faulty and event["id"] == self.lose_ack:
                     websocket.transport.close()  # crash before this ack is recorded
+                    self.dropped += 1
                     return
                 self.acked.add(event["id"])
                 await self.maybe_end(websocket)
@@ -131,10 +143,22 @@ def run(submission, peer: Peer | None, outgoing=OUTGOING, rng=None, **options):
             peer.handler, "127.0.0.1", 0, process_request=peer.process_request, ping_interval=None
         ) as server:
             url = f"ws://127.0.0.1:{server.sockets[0].getsockname()[1]}/"
-            result = await submission.exchange(
-                url, list(outgoing), seen.append, rng=rng, **settings
+            exchange = asyncio.ensure_future(
+                submission.exchange(url, list(outgoing), seen.append, rng=rng, **settings)
             )
-            return result
+            one_too_many = asyncio.ensure_future(peer.one_too_many.wait())
+            await asyncio.wait({exchange, one_too_many}, return_when=asyncio.FIRST_COMPLETED)
+            one_too_many.cancel()
+            if not exchange.done():
+                exchange.cancel()
+                pytest.fail(
+                    f"the client opened connection {peer.connections}, though the server hung "
+                    f"up on {peer.dropped} and answered the others: it gave up on a healthy "
+                    f"connection (the server received ids {peer.received}; the client acked "
+                    f"{sorted(peer.acked)})",
+                    pytrace=False,
+                )
+            return exchange.result()
 
     try:
         result = asyncio.run(asyncio.wait_for(main(), TIMEOUT))
@@ -168,7 +192,7 @@ def test_clean_exchange(submission):
 @pytest.mark.points(2)
 def test_resends_what_was_not_acked(submission):
     """The server crashes after processing a message, before acking it: the client resends."""
-    peer = Peer(faulty=2, drop_before_ack=2)
+    peer = Peer(faulty=2, drop_before_ack=2, connections=3)
     result, seen = run(submission, peer)
     assert_all_delivered_once(peer, seen)
     assert peer.connections == 3, f"{peer.connections} connections; 2 dropped, then one more"
@@ -183,7 +207,7 @@ def test_resends_what_was_not_acked(submission):
 @pytest.mark.points(2)
 def test_processes_each_message_once(submission):
     """The server crashes as a message's ack arrives: the message comes again, processed once."""
-    peer = Peer(PUSHED, faulty=2, lose_ack=2)
+    peer = Peer(PUSHED, faulty=2, lose_ack=2, connections=3)
     result, seen = run(submission, peer, outgoing=[])
     assert result == 2, f"exchange returned {result!r}, not the 2 reconnections made"
     assert_all_delivered_once(peer, seen, outgoing=[])

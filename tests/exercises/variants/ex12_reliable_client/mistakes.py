@@ -24,6 +24,7 @@ MISTAKES = [
         "no_resend",
         "nothing resent after a reconnect: what was in flight when the connection died is lost",
         fails=("test_resends_what_was_not_acked",),
+        says="gave up on a healthy connection",
         edits=(
             (
                 "for id, body in sorted(unacked.items()):",
