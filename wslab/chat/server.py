@@ -31,6 +31,7 @@ from websockets.http11 import Request, Response
 from .. import browser_url
 from ..server import Server
 from . import protocol
+from .pacing import PresencePacer
 from .room import ChatState, Delivery
 
 __all__ = ["ChatServer", "chat_server"]
@@ -53,19 +54,6 @@ CALL_TIMEOUT = 10.0
 
 #: Bytes a member may leave unread before the server drops it (see `_deliver()`).
 MAX_BACKLOG = 1024 * 1024
-
-#: Joins and leaves wait to be told together, one ``presence_changed`` per room: until no join
-#: or leave has come for `PRESENCE_DELAY` seconds (a person joining a quiet room is seen that
-#: soon; a crowd arriving is told once it is in, not once per arrival), and, while they keep
-#: coming, at the latest `PRESENCE_MAX_DELAY` seconds after the first one not yet told.
-PRESENCE_DELAY = 0.05
-PRESENCE_MAX_DELAY = 1.0
-
-#: A batch costs one frame per member, so its cost grows with the room: after a batch, the next
-#: one waits until presence has taken at most this share of the server's time (a batch that
-#: took 20 ms to send is followed by at least 180 ms without one). Members arriving just over
-#: `PRESENCE_DELAY` apart in a room of a thousand would otherwise cost a thousand frames each.
-PRESENCE_SHARE = 0.1
 
 
 class ChatServer(Server):
@@ -98,9 +86,7 @@ class ChatServer(Server):
         self._state = ChatState(history)
         self._lock = threading.Lock()  # the state is read from the notebook's thread too
         self._flush_timer: asyncio.TimerHandle | None = None
-        # On the loop's clock: the first and latest change not yet told, when the next batch
-        # may go at the earliest (see PRESENCE_SHARE).
-        self._first_change = self._last_change = self._next_allowed = 0.0
+        self._pacer = PresencePacer()  # when to flush, on the loop's clock (see pacing.py)
         self._files = {
             path: (resources.files(__package__).joinpath("static", file).read_bytes(), kind)
             for path, (file, kind) in STATIC.items()
@@ -245,34 +231,27 @@ class ChatServer(Server):
             self._schedule_flush(changed=True)
 
     def _schedule_flush(self, changed: bool) -> None:
-        """Tell pending joins and leaves once the room is quiet (see `PRESENCE_DELAY`).
-
-        `changed`: the client's message may have been a join or leave (one that was refused
-        counts too: it can only make the wait longer, never past the deadline). One timer at
-        most: when it fires too early (changes came meanwhile), `_flush()` sets it again."""
+        """Note a join or leave (`changed`: the message was a join, maybe refused, or the client
+        left) and make sure a timer will flush it when `pacing` says. One timer at most."""
         loop = asyncio.get_running_loop()
         if changed:
-            self._last_change = loop.time()
-        with self._lock:
-            pending = self._state.pending
-        if pending and self._flush_timer is None:
-            self._first_change = loop.time()
-            self._flush_timer = loop.call_at(self._first_change + PRESENCE_DELAY, self._flush)
+            self._pacer.changed(loop.time())
+        due = self._pacer.due()
+        if due is not None and self._flush_timer is None:
+            self._flush_timer = loop.call_at(due, self._flush)
 
     def _flush(self) -> None:
         loop = asyncio.get_running_loop()
-        quiet = self._last_change + PRESENCE_DELAY
-        due = max(min(quiet, self._first_change + PRESENCE_MAX_DELAY), self._next_allowed)
-        if loop.time() < due:
+        self._flush_timer = None
+        due = self._pacer.due()
+        if due is not None and loop.time() < due:  # changes came since the timer was set
             self._flush_timer = loop.call_at(due, self._flush)
             return
-        self._flush_timer = None
         started = loop.time()
         with self._lock:
             deliveries = self._state.flush()
         self._deliver(deliveries)  # may drop slow members: their leaving schedules the next
-        finished = loop.time()
-        self._next_allowed = finished + (finished - started) * (1 / PRESENCE_SHARE - 1)
+        self._pacer.flushed(started, loop.time())
 
     def _deliver(self, deliveries: list[Delivery]) -> None:
         """Send each message to its recipients without ever waiting for any of them.

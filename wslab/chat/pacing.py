@@ -1,0 +1,71 @@
+"""When the chat tells a room of joins and leaves: the presence timer's rules, without a clock.
+
+`room.ChatState` collects joins and leaves until `flush()`; this module decides when the server
+calls it. The server passes the times, from its loop's clock; nothing here reads a clock or
+sleeps, so the rules are tested with plain numbers.
+
+Rules:
+
+- A batch waits until no join or leave has come for `delay` seconds: a person joining a quiet
+  room is told that soon, and a crowd arriving is told once it is in, not once per arrival.
+- While changes keep coming, it waits at most `max_delay` seconds after the first one not yet
+  told: the members of a busy room still hear of it.
+- A batch costs one frame per member, so its price grows with the room. After a batch that took
+  T seconds to send, the next one waits until T is at most `share` of the time since the
+  previous one began: with 0.1, a batch that took 20 ms is followed by 180 ms without one.
+  Without this, arrivals spaced just over `delay` apart in a room of a thousand would each
+  cost a thousand frames.
+
+Why not a fixed period: one batch every `delay` makes a crowd of N arriving in a room cost N
+frames every `delay` for as long as it arrives, and the whole fill waits for the last tick;
+a period in proportion to the room (tried first) made the last arrivals of a large room wait
+up to a second.
+"""
+
+from __future__ import annotations
+
+__all__ = ["PRESENCE_DELAY", "PRESENCE_MAX_DELAY", "PRESENCE_SHARE", "PresencePacer"]
+
+#: Seconds without a join or leave before a batch goes out.
+PRESENCE_DELAY = 0.05
+#: Seconds a change waits at most while others keep coming.
+PRESENCE_MAX_DELAY = 1.0
+#: The share of the server's time that batches may take while changes keep coming.
+PRESENCE_SHARE = 0.1
+
+
+class PresencePacer:
+    """Says when the next batch is due, from the times of changes and of past batches."""
+
+    def __init__(
+        self,
+        delay: float = PRESENCE_DELAY,
+        max_delay: float = PRESENCE_MAX_DELAY,
+        share: float = PRESENCE_SHARE,
+    ) -> None:
+        if not 0 < delay <= max_delay:
+            raise ValueError(f"need 0 < delay <= max_delay, got {delay} and {max_delay}")
+        if not 0 < share <= 1:
+            raise ValueError(f"share must be in (0, 1], got {share}")
+        self.delay, self.max_delay, self.share = delay, max_delay, share
+        self._first: float | None = None  # the first change not yet told
+        self._last = 0.0  # the latest change
+        self._not_before = float("-inf")  # the earliest time for the next batch
+
+    def changed(self, now: float) -> None:
+        """A join or leave happened at `now` (or may have: an extra call only waits longer)."""
+        if self._first is None:
+            self._first = now
+        self._last = now
+
+    def due(self) -> float | None:
+        """When the next batch should go out; None if no change is waiting."""
+        if self._first is None:
+            return None
+        quiet = self._last + self.delay
+        return max(min(quiet, self._first + self.max_delay), self._not_before)
+
+    def flushed(self, started: float, finished: float) -> None:
+        """A batch was sent from `started` to `finished`; changes after it start a new one."""
+        self._first = None
+        self._not_before = finished + (finished - started) * (1 / self.share - 1)
