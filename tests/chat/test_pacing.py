@@ -54,6 +54,19 @@ def test_after_a_flush_a_new_batch_starts():
     assert clock.due() == pytest.approx(21.0)
 
 
+def test_a_connection_is_an_arrival_under_way():
+    """While a batch waits, a new connection (a join to come) counts as a change; with nothing
+    waiting, it starts nothing."""
+    clock = pacer()
+    clock.connected(9.0)
+    assert clock.due() is None
+    clock.changed(10.0)
+    clock.connected(10.03)
+    assert clock.due() == pytest.approx(10.08)
+    clock.connected(11.5)  # but never past the deadline
+    assert clock.due() == pytest.approx(11.0)
+
+
 def test_costly_batches_take_at_most_their_share_of_the_time():
     """After a batch that took 20 ms to send, the next waits until 9 x 20 ms have passed."""
     clock = pacer()

@@ -210,6 +210,7 @@ class ChatServer(Server):
 
     async def _chat(self, websocket: ServerConnection) -> None:
         """One client: 1. read a frame, 2. parse it, 3. update the state, 4. deliver."""
+        self._pacer.connected(asyncio.get_running_loop().time())
         try:
             async for data in websocket:
                 try:
