@@ -8,7 +8,7 @@ from wslab.chat.pacing import PresencePacer
 
 
 def pacer() -> PresencePacer:
-    return PresencePacer(delay=0.05, max_delay=1.0, share=0.1)
+    return PresencePacer(delay=0.05, max_delay=1.0, interval=0.1)
 
 
 def test_nothing_waiting_nothing_due():
@@ -16,7 +16,7 @@ def test_nothing_waiting_nothing_due():
     clock = pacer()
     assert clock.due() is None
     clock.changed(10.0)
-    clock.flushed(10.05, 10.06)
+    clock.flushed(10.05)
     assert clock.due() is None
 
 
@@ -47,7 +47,7 @@ def test_after_a_flush_a_new_batch_starts():
     """The deadline counts from the first change after the last flush, not from older ones."""
     clock = pacer()
     clock.changed(10.0)
-    clock.flushed(11.0, 11.0)
+    clock.flushed(11.0)
     clock.changed(20.0)
     for n in range(1, 100):
         clock.changed(20.0 + n * 0.02)
@@ -67,31 +67,24 @@ def test_a_connection_is_an_arrival_under_way():
     assert clock.due() == pytest.approx(11.0)
 
 
-def test_costly_batches_take_at_most_their_share_of_the_time():
-    """After a batch that took 20 ms to send, the next waits until 9 x 20 ms have passed."""
+def test_batches_are_an_interval_apart():
+    """A change just after a batch waits until `interval` has passed since it; later ones
+    only wait for the quiet."""
     clock = pacer()
     clock.changed(10.0)
-    clock.flushed(10.05, 10.07)
-    clock.changed(10.08)
-    assert clock.due() == pytest.approx(10.07 + 0.18)
-    clock.flushed(10.25, 10.25)  # a batch that cost nothing holds nothing back
-    clock.changed(10.3)
-    assert clock.due() == pytest.approx(10.35)
-
-
-def test_a_cheap_batch_does_not_delay_the_next():
-    """Batches that take a few microseconds (a small room) leave the delay as it is."""
-    clock = pacer()
-    clock.changed(10.0)
-    clock.flushed(10.05, 10.05001)
+    clock.flushed(10.05)
     clock.changed(10.06)
-    assert clock.due() == pytest.approx(10.11)
+    assert clock.due() == pytest.approx(10.15)
+    clock.flushed(10.15)
+    clock.changed(10.5)
+    assert clock.due() == pytest.approx(10.55)
 
 
 @pytest.mark.parametrize(
-    "options", [{"delay": 0}, {"delay": 2.0, "max_delay": 1.0}, {"share": 0}, {"share": 1.5}]
+    "options",
+    [{"delay": 0}, {"delay": 2.0, "max_delay": 1.0}, {"interval": -1}, {"interval": 2.0}],
 )
 def test_bad_parameters_are_refused(options):
-    """Delays must be positive and in order, and the share a fraction."""
+    """Delays must be positive and in order, and the interval no longer than the deadline."""
     with pytest.raises(ValueError):
         PresencePacer(**options)

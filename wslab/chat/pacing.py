@@ -13,11 +13,11 @@ Rules:
   end of the crowd).
 - While changes keep coming, it waits at most `max_delay` seconds after the first one not yet
   told: the members of a busy room still hear of it.
-- A batch costs one frame per member, so its price grows with the room. After a batch that took
-  T seconds to send, the next one waits until T is at most `share` of the time since the
-  previous one began: with 0.05, a batch that took 10 ms is followed by 190 ms without one.
-  Without this, arrivals spaced just over `delay` apart in a room of a thousand would each
-  cost a thousand frames.
+- Batches are at least `interval` seconds apart. A batch costs one frame per member, so a
+  large room must not get one for every arrival that happens to come just over `delay` after
+  the one before: at most 10 batches a second is at most 10 frames a second per member. The
+  pause also keeps the lull that a large batch causes (its clients busy reading it, not
+  joining) from being taken for the end of a crowd.
 
 Why not a fixed wait from the first change (the first design): a short one makes a crowd
 arriving in a large room cost a batch, a frame per member, every few milliseconds; one in
@@ -28,18 +28,18 @@ connecting as many clients to a bare server (bench-chat).
 
 from __future__ import annotations
 
-__all__ = ["PRESENCE_DELAY", "PRESENCE_MAX_DELAY", "PRESENCE_SHARE", "PresencePacer"]
+__all__ = ["PRESENCE_DELAY", "PRESENCE_INTERVAL", "PRESENCE_MAX_DELAY", "PresencePacer"]
 
 #: Seconds without a join or leave before a batch goes out: short, because the wait after the
-#: last arrival is time that everyone spends not knowing (bench-chat: 50 ms made filling a room
-#: of 100 take twice as long as connecting 100 clients to a bare server; 20 ms, about as long).
+#: last arrival is time that everyone spends not knowing (in bench-chat, 50 ms was longer than
+#: connecting 100 clients to a bare server).
 PRESENCE_DELAY = 0.02
 #: Seconds a change waits at most while others keep coming.
 PRESENCE_MAX_DELAY = 1.0
-#: The share of the server's time that batches may take while changes keep coming (0.1 let a
-#: room of 1,000 filling up get a batch every 100 members: each batch keeps the clients busy
-#: reading, and that pause in arrivals looked like the end of the crowd).
-PRESENCE_SHARE = 0.05
+#: Seconds between two batches at least. (Tried first: a pause of 9 or 19 times the time the
+#: last batch took to send. Under load that time grows, and the last arrivals of a filling room
+#: of 1,000 waited up to half a second.)
+PRESENCE_INTERVAL = 0.1
 
 
 class PresencePacer:
@@ -49,13 +49,13 @@ class PresencePacer:
         self,
         delay: float = PRESENCE_DELAY,
         max_delay: float = PRESENCE_MAX_DELAY,
-        share: float = PRESENCE_SHARE,
+        interval: float = PRESENCE_INTERVAL,
     ) -> None:
         if not 0 < delay <= max_delay:
             raise ValueError(f"need 0 < delay <= max_delay, got {delay} and {max_delay}")
-        if not 0 < share <= 1:
-            raise ValueError(f"share must be in (0, 1], got {share}")
-        self.delay, self.max_delay, self.share = delay, max_delay, share
+        if not 0 <= interval <= max_delay:
+            raise ValueError(f"need 0 <= interval <= max_delay, got {interval} and {max_delay}")
+        self.delay, self.max_delay, self.interval = delay, max_delay, interval
         self._first: float | None = None  # the first change not yet told
         self._last = 0.0  # the latest change
         self._not_before = float("-inf")  # the earliest time for the next batch
@@ -78,7 +78,7 @@ class PresencePacer:
         quiet = self._last + self.delay
         return max(min(quiet, self._first + self.max_delay), self._not_before)
 
-    def flushed(self, started: float, finished: float) -> None:
-        """A batch was sent from `started` to `finished`; changes after it start a new one."""
+    def flushed(self, now: float) -> None:
+        """A batch was sent at `now`; changes after it start a new one."""
         self._first = None
-        self._not_before = finished + (finished - started) * (1 / self.share - 1)
+        self._not_before = now + self.interval

@@ -248,11 +248,10 @@ class ChatServer(Server):
         if due is not None and loop.time() < due:  # changes came since the timer was set
             self._flush_timer = loop.call_at(due, self._flush)
             return
-        started = loop.time()
         with self._lock:
             deliveries = self._state.flush()
         self._deliver(deliveries)  # may drop slow members: their leaving schedules the next
-        self._pacer.flushed(started, loop.time())
+        self._pacer.flushed(loop.time())
 
     def _deliver(self, deliveries: list[Delivery]) -> None:
         """Send each message to its recipients without ever waiting for any of them.
