@@ -343,7 +343,11 @@ def main(argv: list[str] | None = None) -> int:
         "--quick", action="store_true", help="rooms of 100 and 300, 20 messages each"
     )
     parser.add_argument(
-        "--fills", type=int, default=2, help="rounds of filling each room alone, order alternating"
+        "--fills",
+        type=int,
+        default=3,
+        help="rounds of filling each room alone, order alternating (the median is reported: "
+        "one round slowed by others' work on the machine does not decide it)",
     )
     parser.add_argument("--out", type=Path, help="also write the results there (Markdown)")
     args = parser.parse_args(argv)
