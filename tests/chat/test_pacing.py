@@ -80,6 +80,15 @@ def test_batches_are_an_interval_apart():
     assert clock.due() == pytest.approx(10.55)
 
 
+def test_an_empty_flush_holds_nothing_back():
+    """When a say already told the room, the timer's flush sends nothing: no interval after it."""
+    clock = pacer()
+    clock.changed(10.0)
+    clock.flushed(10.05, told=False)
+    clock.changed(10.06)
+    assert clock.due() == pytest.approx(10.11)
+
+
 @pytest.mark.parametrize(
     "options",
     [{"delay": 0}, {"delay": 2.0, "max_delay": 1.0}, {"interval": -1}, {"interval": 2.0}],

@@ -78,7 +78,10 @@ class PresencePacer:
         quiet = self._last + self.delay
         return max(min(quiet, self._first + self.max_delay), self._not_before)
 
-    def flushed(self, now: float) -> None:
-        """A batch was sent at `now`; changes after it start a new one."""
+    def flushed(self, now: float, told: bool = True) -> None:
+        """The server flushed at `now`; changes after it start a new batch. `told`: whether
+        anything was sent (a room that spoke was told its changes already: an empty flush
+        holds nothing back)."""
         self._first = None
-        self._not_before = now + self.interval
+        if told:
+            self._not_before = now + self.interval

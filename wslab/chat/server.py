@@ -251,7 +251,7 @@ class ChatServer(Server):
         with self._lock:
             deliveries = self._state.flush()
         self._deliver(deliveries)  # may drop slow members: their leaving schedules the next
-        self._pacer.flushed(loop.time())
+        self._pacer.flushed(loop.time(), told=bool(deliveries))
 
     def _deliver(self, deliveries: list[Delivery]) -> None:
         """Send each message to its recipients without ever waiting for any of them.
