@@ -248,6 +248,43 @@ class TestChat:
         probe(members[0], *members[1:])  # nothing else was on its way
         assert batches < count * (count - 1) // 2  # one notice per join: 190
 
+    def test_after_a_burst_of_joins_and_leaves_every_list_is_exact(self, server):
+        """Members arriving and leaving at once from threads: once the server has them all,
+        each member's own list (its welcome, then every batch) is the room's, and a late
+        joiner's welcome lists everyone."""
+        first = [Member(server) for _ in range(24)]
+        welcomes: dict[Member, dict] = {}
+
+        def enter(member: Member, nick: str) -> None:
+            welcomes[member] = member.join(nick)
+
+        def at_once(*calls) -> None:
+            threads = [threading.Thread(target=call, args=args) for call, *args in calls]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join(10)
+
+        at_once(*((enter, m, f"a{n:02d}") for n, m in enumerate(first)))
+        second = [Member(server) for _ in range(6)]
+        at_once(
+            *((Member.close, m) for m in first[:8]),
+            *((enter, m, f"b{n}") for n, m in enumerate(second)),
+        )
+        staying = first[8:] + second
+        expected = sorted(welcomes[m]["nick"] for m in staying)
+        wait_until(lambda: server.members() == expected)
+        for member in staying:  # the batches the server's timer sends make the true list
+            online = set(welcomes[member]["online"])
+            while sorted(online) != expected:
+                got = member.recv()
+                assert got["type"] == "presence_changed", got
+                online = (online - set(got["left"])) | set(got["joined"])
+        late = Member(server)
+        assert late.join("late")["online"] == sorted([*expected, "late"])
+        for member in [*staying, late]:
+            assert member.recv() == changed(joined=["late"])  # and nothing before it
+
     def test_typing_goes_to_the_others_only(self, server):
         """bob sees alice typing; alice herself gets nothing before the probe."""
         alice = join(server, "alice")

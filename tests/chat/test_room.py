@@ -382,6 +382,19 @@ class TestPresence:
         [(to, message)] = chat.state.flush()
         assert "c-dave" in to and message == changed(joined=["carol", "dave"], left=["bob"])
 
+    def test_a_late_joiners_welcome_is_complete(self):
+        """After a flush, a newcomer's welcome lists every member, sorted, itself included,
+        whichever way the flush came (the timer, or a say that flushed the room first)."""
+        chat = Chat()
+        for nick in ("mia", "adam", "zoe"):
+            chat.enter(nick)
+        chat.state.flush()
+        assert welcome(chat.enter("bob"))["online"] == ["adam", "bob", "mia", "zoe"]
+        chat.say("bob", "hi")
+        chat.state.disconnect("c-zoe")
+        chat.state.flush()
+        assert welcome(chat.enter("cat"))["online"] == ["adam", "bob", "cat", "mia"]
+
     def test_saying_something_tells_the_room_of_newcomers_first(self):
         """Nobody hears from a member it has not heard join: a say flushes its room first."""
         chat = Chat()
@@ -666,6 +679,7 @@ def test_welcome_plus_changes_always_make_the_true_member_list(steps):
         for to, message in deliveries:
             for client in to:
                 if message["type"] == "welcome":
+                    assert message["online"] == sorted(set(message["online"]))  # no repeats
                     lists[client] = set(message["online"])
                 elif message["type"] == "presence":
                     lists[client] = set(message["online"])

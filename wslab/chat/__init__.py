@@ -5,8 +5,8 @@
         alice.send('{"type": "join", "nick": "alice"}')
         alice.recv()                  # {"type": "welcome", ...}
 
-`protocol` (messages, sans I/O) and `room` (the state machine, sans I/O) can be used on their
-own; `server` glues them to websockets.
+`protocol` (messages, sans I/O), `room` (the state machine, sans I/O) and `pacing` (when joins
+and leaves are told, sans clock) can be used on their own; `server` glues them to websockets.
 """
 
 from . import protocol

@@ -9,7 +9,7 @@ Rules of the protocol (every message is one JSON object in one text frame):
 - Presence: the `welcome` says who is in the room (`online`), and so does the `presence` that
   answers a `who`. After that a member hears of changes only, and keeps its own list from them.
   Changes are batched: the server collects a room's joins and leaves for a short while
-  (`server.PRESENCE_DELAY`) and sends them as ONE `presence_changed` per room, ``{"type":
+  (see `pacing`) and sends them as ONE `presence_changed` per room, ``{"type":
   "presence_changed", "room": ..., "left": [...], "joined": [...]}``: drop the `left` nicks
   (sorted), then add the `joined` ones (in the order they arrived). A nick that came and went
   within one batch is in neither list; one that left and came back is in both (members forget

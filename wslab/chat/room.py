@@ -42,6 +42,7 @@ Rules:
 
 from __future__ import annotations
 
+import bisect
 import itertools
 from collections import deque
 from collections.abc import Hashable
@@ -93,6 +94,7 @@ class _Room:
     history: deque[Message]
     members: dict[str, Client] = field(default_factory=dict)  # nick -> client
     announced: set[str] = field(default_factory=set)  # the list as members were last told
+    told: list[str] = field(default_factory=list)  # the same, sorted once per flush, not per join
     cycled: set[str] = field(default_factory=set)  # announced nicks that left since then
     typing: set[str] = field(default_factory=set)
     dropped_up_to: int = 0  # the id of the newest message pushed out of `history`
@@ -242,8 +244,12 @@ class ChatState:
         return self._enter(client, member.nick, join.room, join.last_id)
 
     def _welcome(self, room: _Room, nick: str, history: list[Message], truncated: bool) -> Message:
-        # The list the others know (the next flush brings everyone up to date), and the newcomer.
-        online = sorted(room.announced | {nick})
+        # The list the others know (the next flush brings everyone up to date), and the newcomer
+        # (who may be in it already: back before the flush told it left, or joining again).
+        online = list(room.told)
+        at = bisect.bisect_left(online, nick)
+        if online[at : at + 1] != [nick]:
+            online.insert(at, nick)
         return protocol.welcome(nick, room.name, online, history, truncated)
 
     def _leave(self, member: _Member) -> None:
@@ -264,6 +270,7 @@ class ChatState:
         room.announced, room.cycled = current, set()
         if not (left or joined):
             return []
+        room.told = sorted(current)
         arrived = [nick for nick in room.members if nick in joined]  # dicts keep insertion order
         change = protocol.presence_changed(room.name, arrived, sorted(left))
         return _nonempty(Delivery(room.clients(), change))
