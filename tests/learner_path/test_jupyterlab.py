@@ -46,7 +46,9 @@ KERNEL_IDLE = re.compile(r"Python 3 \(ipykernel\) \| Idle")
 #: kernel is idle. The kernel runs what Run All sends in order, so that cell runs last. Not "no
 #: cell shows [*]": after a cell tagged raises-exception fails, JupyterLab clears the [*] of
 #: the cells still queued, which the kernel runs all the same. It is also over, stopped, when a
-#: cell not in `tagged` (the raises-exception cells) shows a traceback and the kernel is idle.
+#: cell not in `tagged` (the raises-exception cells) shows a traceback, the kernel is idle and no
+#: cell waits ([*]): a traceback written to stderr while cells still run is no stop (the test
+#: then fails on that stderr), and the kernel is idle for a moment between two cells.
 RUN_ALL_DONE = """([last, tagged]) => {
     const panel = document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden)');
     const bar = document.querySelector('#jp-main-statusbar');
@@ -55,6 +57,9 @@ RUN_ALL_DONE = """([last, tagged]) => {
     const cell = cells[last < 0 ? cells.length + last : last];
     const prompt = cell && cell.querySelector('.jp-InputPrompt');
     if (prompt && /\\[\\d+\\]/.test(prompt.textContent)) return true;
+    if (cells.some(c => /\\[\\*\\]/.test(c.querySelector('.jp-InputPrompt').textContent))) {
+        return false;
+    }
     return cells.some((c, i) => !tagged.includes(i) && [...c.querySelectorAll(
         '.jp-OutputArea-output')].some(o => o.textContent.includes('Traceback (most recent')));
 }"""
@@ -215,6 +220,13 @@ def test_run_all_in_jupyterlab(lab, page, timings, name):
     assert untagged == [], "errors in cells not tagged raises-exception"
     not_run = [i for i, c in enumerate(code) if c["execution_count"] is None]
     assert not_run == [], f"code cells {not_run} did not run"
+    stderr = [
+        (i, "".join(o["text"]))
+        for i, c in enumerate(code)
+        for o in c["outputs"]
+        if o["output_type"] == "stream" and o["name"] == "stderr"
+    ]
+    assert stderr == [], "cells wrote to stderr (the learner sees it in red)"
 
     notebook_panel = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden)")
     expect(notebook_panel.get_by_text("Error displaying widget")).to_have_count(0)
