@@ -153,6 +153,36 @@ def test_time_limit_is_not_swallowed_by_hypothesis_or_except_exception():
     assert time.monotonic() - started < 5
 
 
+def test_a_lost_alarm_rings_again():
+    """An alarm swallowed once (as when it lands in a finalizer, where no exception escapes)
+    rings again a second later: the block still ends. In a subprocess, so that a regression
+    fails this test instead of looping for ever."""
+    program = textwrap.dedent(
+        """
+        import time
+        from wslab.grading.plugin import TimeLimitExceeded, time_limit
+
+        started = time.monotonic()
+        try:
+            with time_limit(0.2):
+                try:
+                    while True:
+                        pass
+                except TimeLimitExceeded:
+                    pass  # lost
+                while True:
+                    pass
+        except TimeLimitExceeded:
+            print(f"ended after {time.monotonic() - started:.1f} s")
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, timeout=30
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("ended after")
+
+
 # --- subprocesses: the CLI and hostile submissions, on ex01 -------------------------------------
 
 

@@ -47,6 +47,12 @@ def time_limit(seconds: float) -> Iterator[None]:
     Uses SIGALRM, where there is one (not on Windows: there, only the grader's limit on the
     whole exercise applies). An alarm armed before (pytest-timeout's, in a full test run)
     is put back afterwards with the time it had left.
+
+    Past the limit the alarm rings again every `max(seconds, 1)` s until the block is left: an
+    exception raised by a signal handler is lost when it lands in a finalizer (``__del__``, a
+    weakref callback: "Exception ignored in ..."), which the garbage collector may be running
+    at that instant. Once, a single alarm lost that way left a looping test running for ever
+    (and pytest-timeout's own alarm with it, since this one replaces it while armed).
     """
     if not hasattr(signal, "SIGALRM"):
         yield
@@ -57,7 +63,7 @@ def time_limit(seconds: float) -> Iterator[None]:
 
     started = time.monotonic()
     previous = signal.signal(signal.SIGALRM, expire)
-    outer, _ = signal.setitimer(signal.ITIMER_REAL, seconds)
+    outer, _ = signal.setitimer(signal.ITIMER_REAL, seconds, max(seconds, 1.0))
     try:
         yield
     finally:
